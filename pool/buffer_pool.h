@@ -1,0 +1,55 @@
+// BufferPool: a fixed set of equal-size I/O buffers carved from one slab that is
+// mapped once at start-up. acquire() and release() are O(1) (a free stack of
+// indices) and never touch the heap, so the pool's size is a hard memory bound.
+// A pool belongs to one worker thread and is not thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+namespace mcguard {
+
+class BufferPool {
+ public:
+  static constexpr uint32_t kNoBuffer = UINT32_MAX;
+
+  // Maps buffer_count * buffer_size bytes. Throws std::system_error when the
+  // mapping fails; this only happens at start-up.
+  BufferPool(uint32_t buffer_count, uint32_t buffer_size);
+  ~BufferPool();
+  BufferPool(const BufferPool&) = delete;
+  BufferPool& operator=(const BufferPool&) = delete;
+
+  // One buffer, or kNoBuffer when none is free (counted in failed_acquires).
+  uint32_t acquire();
+  // A reservation: `count` buffers written to `out`, or none at all (false,
+  // counted once in failed_acquires). Whole-or-nothing keeps half-filled
+  // reservations from holding the pool while they wait for each other.
+  bool acquire_many(uint32_t count, uint32_t* out);
+  void release(uint32_t index);
+
+  char* data(uint32_t index) { return slab_ + size_t{index} * buffer_size_; }
+  const char* data(uint32_t index) const { return slab_ + size_t{index} * buffer_size_; }
+
+  uint32_t buffer_size() const { return buffer_size_; }
+  uint32_t capacity() const { return capacity_; }
+  uint32_t available() const { return free_top_; }
+  uint32_t in_use() const { return capacity_ - free_top_; }
+  uint32_t high_water() const { return high_water_; }
+  uint64_t failed_acquires() const { return failed_acquires_; }
+
+ private:
+  void note_in_use();
+
+  char* slab_ = nullptr;
+  size_t slab_bytes_ = 0;
+  uint32_t buffer_size_;
+  uint32_t capacity_;
+  std::unique_ptr<uint32_t[]> free_stack_;
+  uint32_t free_top_ = 0;  // number of free indices on the stack
+  uint32_t high_water_ = 0;
+  uint64_t failed_acquires_ = 0;
+};
+
+}  // namespace mcguard
