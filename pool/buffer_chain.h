@@ -41,7 +41,9 @@ class BufferChain {
   size_t iovecs(size_t offset, size_t limit, iovec* out, size_t max_iov) const;
   // Copies content bytes [offset, offset + dst.size()) out.
   void copy_out(size_t offset, std::span<char> dst) const;
-  // Drops n bytes from the front, releasing buffers that become empty.
+  // Drops n bytes from the front, releasing buffers that become empty. When the
+  // content becomes empty the chain keeps only the buffers an unfilled
+  // reservation still needs, so an idle chain holds no buffer.
   void consume(size_t n);
   // Returns every buffer to the pool; the chain is empty afterwards.
   void release();
@@ -52,14 +54,17 @@ class BufferChain {
   uint32_t max_buffers() const { return max_buffers_; }
   // Free bytes in buffers already held, after the content.
   size_t spare() const;
+  // Bytes promised by reserve() and not yet filled by append() or commit().
+  size_t reserved() const { return reserved_; }
 
  private:
   BufferPool& pool_;
   uint32_t max_buffers_;
   std::unique_ptr<uint32_t[]> buffers_;
-  uint32_t count_ = 0;       // buffers held
+  uint32_t count_ = 0;        // buffers held
   uint32_t head_offset_ = 0;  // first content byte inside buffers_[0]
-  size_t length_ = 0;        // content bytes
+  size_t length_ = 0;         // content bytes
+  size_t reserved_ = 0;       // unfilled part of the last reservation (<= spare())
 };
 
 }  // namespace mcguard

@@ -47,7 +47,8 @@ class BufferPool {
   uint32_t buffer_size_;
   uint32_t capacity_;
   std::unique_ptr<uint32_t[]> free_stack_;
-  uint32_t free_top_ = 0;  // number of free indices on the stack
+  std::unique_ptr<bool[]> held_;  // per buffer, debug builds only: catches double release
+  uint32_t free_top_ = 0;         // number of free indices on the stack
   uint32_t high_water_ = 0;
   uint64_t failed_acquires_ = 0;
 };
