@@ -35,6 +35,10 @@ class ReplyQueue {
   // Drops everything queued (the client went away).
   void clear();
 
+  // True once an append_text failed: the reply stream is incomplete and the
+  // connection must be closed rather than answer out of step. From then on
+  // appends are refused (bytes queued before stay sendable) until clear().
+  bool overflowed() const { return overflowed_; }
   bool empty() const { return pending_bytes_ == 0; }
   size_t pending_bytes() const { return pending_bytes_; }
 
@@ -45,10 +49,15 @@ class ReplyQueue {
     size_t value_sent = 0;  // value bytes already written
   };
 
+  // Appends an empty segment, first sliding the live ones to the front when
+  // the vector is full, so a queue that never drains does not keep growing.
+  void push_segment();
+
   BufferChain text_;
   std::vector<Segment> segments_;  // front at segments_head_; capacity is kept
   size_t segments_head_ = 0;
   size_t pending_bytes_ = 0;
+  bool overflowed_ = false;
 };
 
 }  // namespace mcguard

@@ -1,0 +1,199 @@
+#include "proxy/config.h"
+
+#include <boost/program_options.hpp>
+#include <charconv>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "proxy/version.h"
+
+namespace po = boost::program_options;
+
+namespace mcguard {
+namespace {
+
+constexpr uint64_t kDefaultPoolPerWorker = 32ull << 20;
+// A value's iovecs must fit one writev (IOV_MAX) with its header and trailer.
+constexpr uint32_t kMaxChainBuffers = 1000;
+// Receive and reply buffers a worker needs beside one max-size value.
+constexpr uint32_t kMinSpareBuffers = 16;
+
+struct Failure {
+  std::string message;
+};
+
+uint64_t size_or_throw(const std::string& name, const std::string& text, uint64_t plain_unit) {
+  auto bytes = parse_byte_size(text, plain_unit);
+  if (!bytes) throw Failure{"invalid size for --" + name + ": '" + text + "'"};
+  return *bytes;
+}
+
+void parse_listen(const std::string& text, Settings& settings) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos) throw Failure{"--listen wants HOST:PORT, got '" + text + "'"};
+  std::string host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  unsigned port = 0;
+  auto port_text = std::string_view(text).substr(colon + 1);
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (host.empty() || ec != std::errc() || end != port_text.data() + port_text.size() ||
+      port > 65535) {
+    throw Failure{"--listen wants HOST:PORT, got '" + text + "'"};
+  }
+  settings.listen_host = host;
+  settings.listen_port = static_cast<uint16_t>(port);
+}
+
+po::options_description option_set() {
+  po::options_description options("Options");
+  // Sizes are strings so that k/m/g suffixes parse the same everywhere.
+  options.add_options()
+      ("help,h", "print this help and exit")
+      ("version", "print the version and exit")
+      ("config", po::value<std::string>(), "INI file with these options (command line wins)")
+      ("listen", po::value<std::string>(), "HOST:PORT to serve (default 127.0.0.1:11211)")
+      ("listen-host,l", po::value<std::string>(), "HOST to serve on (memcached's -l)")
+      ("port,p", po::value<unsigned>(), "PORT to serve on (memcached's -p)")
+      ("threads,t", po::value<unsigned>(), "worker threads (default: number of cores)")
+      ("max-connections,c", po::value<unsigned>(), "client connections held at once (default 10000)")
+      ("max-value-size,I", po::value<std::string>(), "largest value accepted (default 8m)")
+      ("memory-limit,m", po::value<std::string>(),
+       "embedded cache memory; a plain number is megabytes (default 64m)")
+      ("buffer-size", po::value<std::string>(), "size of one I/O buffer (default 64k)")
+      ("pool-size", po::value<std::string>(),
+       "I/O buffer memory of the whole process, split across workers (default 32m per worker)")
+      ("max-reply-backlog", po::value<std::string>(),
+       "unsent reply bytes per connection before it stops reading (default 4m)")
+      ("log-level", po::value<std::string>(), "trace, debug, info, warn, error or off (default info)");
+  return options;
+}
+
+void apply_options(const po::variables_map& vm, Settings& s) {
+  if (vm.count("listen")) parse_listen(vm["listen"].as<std::string>(), s);
+  if (vm.count("listen-host")) s.listen_host = vm["listen-host"].as<std::string>();
+  if (vm.count("port")) {
+    unsigned port = vm["port"].as<unsigned>();
+    if (port > 65535) throw Failure{"--port out of range: " + std::to_string(port)};
+    s.listen_port = static_cast<uint16_t>(port);
+  }
+  if (vm.count("threads")) s.threads = vm["threads"].as<unsigned>();
+  if (vm.count("max-connections")) s.max_connections = vm["max-connections"].as<unsigned>();
+  if (vm.count("max-value-size")) {
+    s.max_value_size = size_or_throw("max-value-size", vm["max-value-size"].as<std::string>(), 1);
+  }
+  if (vm.count("memory-limit")) {
+    s.memory_limit = size_or_throw("memory-limit", vm["memory-limit"].as<std::string>(), 1 << 20);
+  }
+  if (vm.count("buffer-size")) {
+    uint64_t size = size_or_throw("buffer-size", vm["buffer-size"].as<std::string>(), 1);
+    if (size < 4096 || size > (16u << 20)) throw Failure{"--buffer-size must be 4k..16m"};
+    s.buffer_size = static_cast<uint32_t>(size);
+  }
+  if (vm.count("pool-size")) {
+    s.pool_size = size_or_throw("pool-size", vm["pool-size"].as<std::string>(), 1);
+  }
+  if (vm.count("max-reply-backlog")) {
+    s.max_reply_backlog =
+        size_or_throw("max-reply-backlog", vm["max-reply-backlog"].as<std::string>(), 1);
+  }
+  if (vm.count("log-level")) s.log_level = vm["log-level"].as<std::string>();
+}
+
+void validate(Settings& s) {
+  if (s.threads == 0) s.threads = std::max(1u, std::thread::hardware_concurrency());
+  if (s.threads > 1024) throw Failure{"--threads must be 1..1024"};
+  if (s.max_connections == 0) throw Failure{"--max-connections must be at least 1"};
+  if (s.max_value_size == 0) throw Failure{"--max-value-size must be at least 1 byte"};
+  if (s.memory_limit < (1u << 20)) throw Failure{"--memory-limit must be at least 1m"};
+  if (s.max_value_size + 1024 > s.memory_limit) {
+    throw Failure{"--memory-limit must exceed --max-value-size so one value fits"};
+  }
+  if (s.pool_size == 0) s.pool_size = kDefaultPoolPerWorker * s.threads;
+  if (s.buffers_per_max_value() > kMaxChainBuffers) {
+    throw Failure{"--buffer-size too small for --max-value-size: a value may span at most " +
+                  std::to_string(kMaxChainBuffers) + " buffers"};
+  }
+  const uint64_t needed = uint64_t{s.buffers_per_max_value() + kMinSpareBuffers} * s.buffer_size;
+  if (s.pool_size / s.threads < needed) {
+    throw Failure{"--pool-size gives each of " + std::to_string(s.threads) + " workers " +
+                  std::to_string(s.pool_size / s.threads) + " bytes, less than the " +
+                  std::to_string(needed) + " one max-size value and its I/O buffers need"};
+  }
+  static const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+  if (std::find(std::begin(kLevels), std::end(kLevels), s.log_level) == std::end(kLevels)) {
+    throw Failure{"--log-level must be one of trace, debug, info, warn, error, off"};
+  }
+}
+
+}  // namespace
+
+std::optional<uint64_t> parse_byte_size(std::string_view text, uint64_t plain_unit) {
+  if (text.empty()) return std::nullopt;
+  uint64_t unit = plain_unit;
+  const char last = text.back();
+  if (last < '0' || last > '9') {
+    switch (last) {
+      case 'k': case 'K': unit = 1ull << 10; break;
+      case 'm': case 'M': unit = 1ull << 20; break;
+      case 'g': case 'G': unit = 1ull << 30; break;
+      default: return std::nullopt;
+    }
+    text.remove_suffix(1);
+  }
+  uint64_t number = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  if (number > UINT64_MAX / unit) return std::nullopt;
+  return number * unit;
+}
+
+SettingsResult parse_settings(int argc, const char* const* argv, const std::string& default_config) {
+  SettingsResult result;
+  po::options_description options = option_set();
+  try {
+    po::variables_map vm;
+    po::store(po::command_line_parser(argc, argv).options(options).run(), vm);
+    if (vm.count("help")) {
+      std::ostringstream text;
+      text << "mcguard " MCGUARD_VERSION " - a memcached sidecar proxy with value limits\n\n"
+           << "Usage: mcguard [options]\n\n"
+           << options;
+      result.action = SettingsResult::Action::kPrintAndExit;
+      result.message = text.str();
+      return result;
+    }
+    if (vm.count("version")) {
+      result.action = SettingsResult::Action::kPrintAndExit;
+      result.message = "mcguard " MCGUARD_VERSION "\n";
+      return result;
+    }
+    std::string config_path = default_config;
+    bool explicit_config = vm.count("config") > 0;
+    if (explicit_config) config_path = vm["config"].as<std::string>();
+    if (!config_path.empty()) {
+      std::ifstream file(config_path);
+      if (!file) {
+        if (explicit_config) throw Failure{"cannot read config file '" + config_path + "'"};
+      } else {
+        // Values already stored from the command line are not overwritten.
+        po::store(po::parse_config_file(file, options), vm);
+        result.settings.config_path = config_path;
+      }
+    }
+    po::notify(vm);
+    apply_options(vm, result.settings);
+    validate(result.settings);
+  } catch (const Failure& failure) {
+    result.action = SettingsResult::Action::kFail;
+    result.message = failure.message;
+  } catch (const po::error& error) {
+    result.action = SettingsResult::Action::kFail;
+    result.message = error.what();
+  }
+  return result;
+}
+
+}  // namespace mcguard

@@ -1,0 +1,50 @@
+// Settings: mcguard's whole configuration, read once at start-up from the
+// command line and an INI file (the command line wins). parse_settings never
+// exits the process; it says whether to run, print and exit, or fail, and why.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace mcguard {
+
+struct Settings {
+  std::string listen_host = "127.0.0.1";
+  uint16_t listen_port = 11211;
+  uint32_t threads = 0;  // 0: one per core
+  uint32_t max_connections = 10000;
+  uint64_t max_value_size = 8ull << 20;
+  uint64_t memory_limit = 64ull << 20;
+  uint32_t buffer_size = 64u << 10;
+  uint64_t pool_size = 0;  // 0: 32 MiB per worker
+  uint64_t max_reply_backlog = 4ull << 20;
+  std::string config_path;
+  std::string log_level = "info";
+
+  // Derived once validated.
+  uint32_t buffers_per_worker() const {
+    return static_cast<uint32_t>(pool_size / threads / buffer_size);
+  }
+  // Buffers one value of max_value_size occupies, with its "\r\n".
+  uint32_t buffers_per_max_value() const {
+    return static_cast<uint32_t>((max_value_size + 2 + buffer_size - 1) / buffer_size);
+  }
+};
+
+struct SettingsResult {
+  enum class Action { kRun, kPrintAndExit, kFail };
+  Action action = Action::kRun;
+  Settings settings;
+  std::string message;  // kPrintAndExit: text for stdout; kFail: one-line error
+};
+
+// `default_config` is read when --config is not given and the file exists.
+SettingsResult parse_settings(int argc, const char* const* argv, const std::string& default_config);
+
+// "64k", "8m", "1g", "123" -> bytes; plain numbers are multiplied by
+// `plain_unit` (memcached's -m counts megabytes). nullopt when malformed.
+std::optional<uint64_t> parse_byte_size(std::string_view text, uint64_t plain_unit = 1);
+
+}  // namespace mcguard

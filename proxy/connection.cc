@@ -1,0 +1,313 @@
+#include "proxy/connection.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "protocol/parser.h"
+#include "proxy/rejection_log.h"
+#include "proxy/version.h"
+
+namespace mcguard {
+namespace {
+
+constexpr std::string_view kTooLarge = "SERVER_ERROR object too large for cache\r\n";
+constexpr std::string_view kOutOfMemory = "SERVER_ERROR out of memory storing object\r\n";
+constexpr std::string_view kBadDataChunk = "CLIENT_ERROR bad data chunk\r\n";
+
+// A value's iovecs: one per chain buffer. Config validation keeps chains
+// within this, so a whole value is always described at once.
+constexpr size_t kMaxValueIovecs = 1024;
+
+uint32_t chain_buffers_for(uint64_t bytes, uint32_t buffer_size) {
+  return static_cast<uint32_t>((bytes + buffer_size - 1) / buffer_size);
+}
+
+// memcached answers errors in a storage command's data even under noreply
+// only for meta commands; classic noreply silences them.
+bool reply_suppressed(const Request& request) {
+  return request.noreply && request.command != Command::kMetaSet;
+}
+
+bool is_local(Command command) {
+  return command == Command::kVersion || command == Command::kVerbosity ||
+         command == Command::kQuit || command == Command::kStats;
+}
+
+}  // namespace
+
+Connection::Connection(ConnectionContext& context, std::string peer)
+    : context_(context),
+      peer_(std::move(peer)),
+      replies_(context.pool,
+               chain_buffers_for(context.max_reply_backlog, context.pool.buffer_size()) + 2),
+      value_(context.pool, chain_buffers_for(context.max_value_size + 2, context.pool.buffer_size())) {
+}
+
+Connection::~Connection() {
+  replies_.clear();
+  value_.release();
+  if (receive_buffer_ != BufferPool::kNoBuffer) context_.pool.release(receive_buffer_);
+}
+
+bool Connection::wants_read() const {
+  return !close_now_ && !close_after_flush_ && !peer_closed_ &&
+         replies_.pending_bytes() <= context_.max_reply_backlog;
+}
+
+bool Connection::idle() const {
+  return state_ == InputState::kHeader && receive_start_ == receive_end_ && replies_.empty();
+}
+
+uint32_t Connection::buffers_held() const {
+  return (receive_buffer_ != BufferPool::kNoBuffer ? 1 : 0) + value_.buffer_count();
+}
+
+size_t Connection::read_targets(iovec* out, size_t max_iov) {
+  if (!wants_read() || max_iov == 0) return 0;
+  if (state_ == InputState::kValue) {
+    return value_.writable_iovecs(out, max_iov, value_remaining_);
+  }
+  if (receive_buffer_ == BufferPool::kNoBuffer) {
+    receive_buffer_ = context_.pool.acquire();
+    if (receive_buffer_ == BufferPool::kNoBuffer) return 0;
+    receive_start_ = receive_end_ = 0;
+  }
+  const uint32_t size = context_.pool.buffer_size();
+  if (receive_end_ == size) compact_receive_buffer();
+  if (receive_end_ == size) return 0;  // a full buffer with no complete line: process() closes
+  out[0].iov_base = context_.pool.data(receive_buffer_) + receive_end_;
+  out[0].iov_len = size - receive_end_;
+  return 1;
+}
+
+void Connection::on_read(size_t n) {
+  context_.stats.bytes_read.add(n);
+  if (state_ == InputState::kValue) {
+    value_.commit(n);
+    value_remaining_ -= n;
+  } else {
+    receive_end_ += static_cast<uint32_t>(n);
+  }
+  process();
+}
+
+size_t Connection::feed(const char* bytes, size_t n) {
+  size_t fed = 0;
+  while (fed < n) {
+    iovec targets[8];
+    size_t count = read_targets(targets, 8);
+    if (count == 0) break;
+    size_t copied = 0;
+    for (size_t i = 0; i < count && fed + copied < n; ++i) {
+      size_t take = std::min(targets[i].iov_len, n - fed - copied);
+      std::memcpy(targets[i].iov_base, bytes + fed + copied, take);
+      copied += take;
+    }
+    fed += copied;
+    on_read(copied);
+  }
+  return fed;
+}
+
+void Connection::on_read_idle() { release_receive_buffer_if_empty(); }
+
+void Connection::on_peer_closed() {
+  peer_closed_ = true;
+  close_after_flush_ = true;
+}
+
+void Connection::on_written(size_t n) {
+  context_.stats.bytes_written.add(n);
+  replies_.consume(n);
+  // Parsing pauses while the reply backlog is over its limit; resume it.
+  if (replies_.pending_bytes() <= context_.max_reply_backlog && !close_now_ &&
+      !close_after_flush_ && state_ == InputState::kHeader && receive_start_ < receive_end_) {
+    process();
+  }
+}
+
+void Connection::process() {
+  while (!close_now_ && !close_after_flush_ &&
+         replies_.pending_bytes() <= context_.max_reply_backlog) {
+    if (state_ == InputState::kValue) {
+      if (value_remaining_ > 0) break;
+      finish_value_from_chain();
+    } else if (state_ == InputState::kSwallow) {
+      uint64_t take = std::min<uint64_t>(receive_end_ - receive_start_, value_remaining_);
+      receive_start_ += static_cast<uint32_t>(take);
+      value_remaining_ -= take;
+      if (value_remaining_ > 0) break;
+      state_ = InputState::kHeader;
+    } else if (!process_one()) {
+      break;
+    }
+  }
+  if (replies_.overflowed()) {
+    context_.stats.closed_for_pool.add();
+    close_now_ = true;
+  }
+  release_receive_buffer_if_empty();
+}
+
+bool Connection::process_one() {
+  if (receive_start_ == receive_end_) return false;
+  const char* base = context_.pool.data(receive_buffer_);
+  std::span<const char> input(base + receive_start_, receive_end_ - receive_start_);
+  ParseResult result = parse_header(input, request_);
+  switch (result.status) {
+    case ParseResult::Status::kNeedMore:
+      if (receive_start_ == 0 && receive_end_ == context_.pool.buffer_size()) {
+        // A line longer than a whole receive buffer: nothing can parse it.
+        context_.stats.protocol_errors.add();
+        close_now_ = true;
+      }
+      return false;
+    case ParseResult::Status::kError:
+      context_.stats.protocol_errors.add();
+      if (!result.reply.empty()) reply_text(result.reply);
+      receive_start_ += static_cast<uint32_t>(result.consumed);
+      if (result.close) close_after_flush_ = true;
+      if (result.swallow > 0) {
+        state_ = InputState::kSwallow;
+        value_remaining_ = result.swallow;
+      }
+      return true;
+    case ParseResult::Status::kRequest:
+      break;
+  }
+  context_.stats.requests.add();
+  if (request_.has_value()) return begin_storage(result.consumed);
+  if (is_local(request_.command)) {
+    handle_local_command();
+  } else {
+    execute({});
+  }
+  receive_start_ += static_cast<uint32_t>(result.consumed);
+  return true;
+}
+
+bool Connection::begin_storage(size_t header_bytes) {
+  const uint64_t length = request_.value_length;
+  if (length > context_.max_value_size) {
+    context_.stats.rejected_too_large.add();
+    if (context_.rejection_log != nullptr) {
+      context_.rejection_log->rejected("object too large", peer_, request_.key, length,
+                                       context_.max_value_size);
+    }
+    if (!reply_suppressed(request_)) reply_text(kTooLarge);
+    // As memcached does: a failed set must not leave the old value readable.
+    if (request_.command == Command::kSet) context_.tier.unlink(request_.key);
+    receive_start_ += static_cast<uint32_t>(header_bytes);
+    state_ = InputState::kSwallow;
+    value_remaining_ = length + 2;
+    return true;
+  }
+
+  const uint64_t total = header_bytes + length + 2;
+  const uint32_t available = receive_end_ - receive_start_;
+  if (available >= total) {
+    const char* value = context_.pool.data(receive_buffer_) + receive_start_ + header_bytes;
+    if (value[length] != '\r' || value[length + 1] != '\n') {
+      context_.stats.protocol_errors.add();
+      if (!reply_suppressed(request_)) reply_text(kBadDataChunk);
+    } else {
+      iovec iov{const_cast<char*>(value), length};
+      execute({&iov, 1});
+    }
+    receive_start_ += static_cast<uint32_t>(total);
+    return true;
+  }
+  const uint32_t size = context_.pool.buffer_size();
+  if (total <= size) {
+    // The whole request fits in the receive buffer: wait for the rest there.
+    if (receive_start_ + total > size) compact_receive_buffer();
+    return false;
+  }
+
+  // Too large for the receive buffer: the value goes into a chain reserved
+  // whole up front, so chains never hold the pool half-filled.
+  if (!value_.reserve(length + 2)) {
+    context_.stats.rejected_no_memory.add();
+    if (context_.rejection_log != nullptr) {
+      context_.rejection_log->rejected("out of memory", peer_, request_.key, length,
+                                       context_.max_value_size);
+    }
+    if (!reply_suppressed(request_)) reply_text(kOutOfMemory);
+    receive_start_ += static_cast<uint32_t>(header_bytes);
+    state_ = InputState::kSwallow;
+    value_remaining_ = length + 2;
+    return true;
+  }
+  const uint32_t present = available - static_cast<uint32_t>(header_bytes);
+  value_.append({context_.pool.data(receive_buffer_) + receive_start_ + header_bytes, present});
+  receive_end_ = receive_start_ + static_cast<uint32_t>(header_bytes);
+  header_bytes_ = static_cast<uint32_t>(header_bytes);
+  value_remaining_ = length + 2 - present;
+  state_ = InputState::kValue;
+  return true;
+}
+
+void Connection::finish_value_from_chain() {
+  const uint64_t length = request_.value_length;
+  char terminator[2];
+  value_.copy_out(length, {terminator, 2});
+  if (terminator[0] != '\r' || terminator[1] != '\n') {
+    context_.stats.protocol_errors.add();
+    if (!reply_suppressed(request_)) reply_text(kBadDataChunk);
+  } else {
+    iovec iov[kMaxValueIovecs];
+    size_t count = value_.iovecs(0, length, iov, kMaxValueIovecs);
+    execute({iov, count});
+  }
+  value_.release();
+  receive_start_ += header_bytes_;
+  header_bytes_ = 0;
+  state_ = InputState::kHeader;
+}
+
+void Connection::execute(std::span<const iovec> value) {
+  context_.tier.execute(request_, value, replies_);
+}
+
+void Connection::reply_text(std::string_view text) { replies_.append_text(text); }
+
+void Connection::handle_local_command() {
+  switch (request_.command) {
+    case Command::kVersion:
+      reply_text("VERSION " MCGUARD_PROTOCOL_VERSION "\r\n");
+      break;
+    case Command::kVerbosity:
+      if (!request_.noreply) reply_text("OK\r\n");
+      break;
+    case Command::kQuit:
+      close_after_flush_ = true;
+      break;
+    case Command::kStats:
+      if (context_.render_stats) {
+        context_.render_stats(request_.args, replies_);
+      } else {
+        reply_text("END\r\n");
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+void Connection::compact_receive_buffer() {
+  if (receive_start_ == 0) return;
+  char* base = context_.pool.data(receive_buffer_);
+  std::memmove(base, base + receive_start_, receive_end_ - receive_start_);
+  receive_end_ -= receive_start_;
+  receive_start_ = 0;
+}
+
+void Connection::release_receive_buffer_if_empty() {
+  if (receive_buffer_ == BufferPool::kNoBuffer || state_ == InputState::kValue) return;
+  if (receive_start_ != receive_end_) return;
+  context_.pool.release(receive_buffer_);
+  receive_buffer_ = BufferPool::kNoBuffer;
+  receive_start_ = receive_end_ = 0;
+}
+
+}  // namespace mcguard

@@ -1,0 +1,108 @@
+// Connection: one client's protocol state machine, independent of how bytes
+// move. The event loop asks where the next bytes should land (read_targets),
+// reports how many arrived (on_read), and drains replies with write_iovecs /
+// on_written; the connection never makes a system call. It holds pool buffers
+// only while bytes are in flight: an idle connection owns none.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "pool/buffer_chain.h"
+#include "pool/buffer_pool.h"
+#include "protocol/request.h"
+#include "proxy/reply_queue.h"
+#include "proxy/stats.h"
+#include "proxy/tier/embedded.h"
+
+namespace mcguard {
+
+class RejectionLog;
+
+// What every connection of one worker shares.
+struct ConnectionContext {
+  BufferPool& pool;
+  EmbeddedTier& tier;
+  WorkerStats& stats;
+  RejectionLog* rejection_log = nullptr;  // may be null (tests)
+  uint64_t max_value_size = 8u << 20;
+  size_t max_reply_backlog = 4u << 20;  // stop parsing while more than this is unsent
+  // Appends the `stats` reply for `args` (owned by the server: it sees every worker).
+  std::function<void(std::string_view args, ReplyQueue& reply)> render_stats;
+};
+
+class Connection {
+ public:
+  Connection(ConnectionContext& context, std::string peer);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Where the next received bytes should go: up to `max_iov` iovecs. Returns 0
+  // when the connection cannot take bytes now (closing, reply backlog, or the
+  // pool has no buffer); the loop then stops reading until wants_read().
+  size_t read_targets(iovec* out, size_t max_iov);
+  // `n` bytes were written into the last read_targets; handles every complete
+  // request they finish.
+  void on_read(size_t n);
+  // The loop read nothing more for now (EAGAIN): lets go of an empty buffer.
+  void on_read_idle();
+  // The client closed its sending side; pending replies still go out.
+  void on_peer_closed();
+  // The socket failed: close without sending anything more.
+  void on_error() { close_now_ = true; }
+  // Copies bytes in (for loops that receive into their own buffers).
+  // Returns how many were taken (short when the connection cannot read now).
+  size_t feed(const char* bytes, size_t n);
+
+  size_t write_iovecs(iovec* out, size_t max_iov) const { return replies_.gather(out, max_iov); }
+  void on_written(size_t n);
+
+  bool wants_read() const;
+  bool wants_write() const { return !replies_.empty(); }
+  // True once the connection should be closed (after its replies, if any, are sent
+  // when close_after_flush; at once otherwise).
+  bool should_close() const { return close_now_ || (close_after_flush_ && replies_.empty()); }
+  bool idle() const;
+  const std::string& peer() const { return peer_; }
+  // Pool buffers held right now (receive buffer, value chain, reply text).
+  uint32_t buffers_held() const;
+
+ private:
+  enum class InputState : uint8_t { kHeader, kValue, kSwallow };
+
+  void process();
+  bool process_one();
+  bool begin_storage(size_t header_bytes);
+  void finish_value_from_chain();
+  void execute(std::span<const iovec> value);
+  void reply_text(std::string_view text);
+  void handle_local_command();
+  void discard(size_t n);
+  void release_receive_buffer_if_empty();
+  void compact_receive_buffer();
+
+  ConnectionContext& context_;
+  std::string peer_;
+  ReplyQueue replies_;
+  BufferChain value_;  // a value too large for the receive buffer
+  Request request_;    // the request being handled; borrows the receive buffer
+
+  uint32_t receive_buffer_ = BufferPool::kNoBuffer;
+  uint32_t receive_start_ = 0;  // first unparsed byte
+  uint32_t receive_end_ = 0;    // one past the last received byte
+  uint32_t header_bytes_ = 0;   // kValue: header length at receive_start_
+  uint64_t value_remaining_ = 0;  // kValue: bytes still to arrive; kSwallow: to discard
+
+  InputState state_ = InputState::kHeader;
+  bool close_after_flush_ = false;
+  bool close_now_ = false;
+  bool peer_closed_ = false;
+};
+
+}  // namespace mcguard

@@ -1,0 +1,173 @@
+// End-to-end harness: server child processes on loopback ports and a blocking
+// test client with deadlines. A ServerProcess is ready when its port accepts
+// connections and is stopped (SIGTERM, then SIGKILL past a deadline) when it is
+// destroyed; a Client never blocks longer than the deadline it is given.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mcguard::e2e {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// How a stopped child ended.
+struct ExitStatus {
+  bool exited = false;          // returned from main / called exit
+  int code = -1;                // exit code when `exited`
+  int signal = 0;               // terminating signal otherwise
+  bool needed_sigkill = false;  // SIGTERM was not enough within the deadline
+};
+
+class ServerProcess {
+ public:
+  // Spawns `argv` (argv[0] is the program path; "{port}" in any argument is
+  // replaced by a free loopback port) and waits until the port accepts
+  // connections. A child that exits before that (e.g. it lost the port to
+  // another process) is retried on a new port a few times. Returns nullptr and
+  // fills `error` when the server never became ready.
+  static std::unique_ptr<ServerProcess> start(const std::vector<std::string>& argv,
+                                              std::string* error,
+                                              milliseconds timeout = milliseconds(10000));
+
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+  ~ServerProcess();
+
+  pid_t pid() const { return pid_; }
+  uint16_t port() const { return port_; }
+  const std::string& command_line() const { return command_line_; }
+  bool running();
+  // SIGTERM, wait up to `grace`, then SIGKILL. Idempotent.
+  ExitStatus stop(milliseconds grace = milliseconds(5000));
+  // VmRSS of the child in KiB, from /proc/<pid>/status; nullopt when unreadable.
+  std::optional<long> rss_kib() const;
+
+ private:
+  ServerProcess(pid_t pid, uint16_t port, std::string command_line)
+      : pid_(pid), port_(port), command_line_(std::move(command_line)) {}
+
+  pid_t pid_;
+  uint16_t port_;
+  std::string command_line_;
+  bool reaped_ = false;
+  ExitStatus status_;
+};
+
+// A port that was free a moment ago (bound to 127.0.0.1:0, then closed).
+uint16_t pick_free_port();
+
+// Result of a read with a deadline.
+struct ReadResult {
+  std::string bytes;
+  bool closed = false;     // the peer closed (EOF or reset)
+  bool timed_out = false;  // the deadline passed before the condition held
+};
+
+// Blocking TCP client for one connection to 127.0.0.1.
+class Client {
+ public:
+  static std::optional<Client> connect(uint16_t port, milliseconds timeout = milliseconds(3000));
+
+  Client(Client&& other) noexcept;
+  Client& operator=(Client&& other) noexcept;
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+  ~Client();
+
+  int fd() const { return fd_; }
+  // Writes every byte. Replies that arrive meanwhile are buffered, so a server
+  // that answers while the request is still being written cannot deadlock us.
+  bool send(std::string_view bytes, milliseconds timeout = milliseconds(10000));
+  // Reads until `complete(received)` returns the length of a finished prefix
+  // (0: not finished yet), the peer closes, or the deadline passes. Bytes past
+  // the finished prefix stay buffered for the next read. On close or timeout
+  // everything received is returned with the flag set.
+  template <typename F>
+  ReadResult read_until(F&& complete, milliseconds timeout);
+  ReadResult read_exactly(size_t n, milliseconds timeout = milliseconds(5000));
+  // One "\r\n"-terminated line (terminator included).
+  ReadResult read_line(milliseconds timeout = milliseconds(5000));
+  // True when the peer closes within `timeout`; bytes that arrive meanwhile are
+  // stored in `*received` (if given).
+  bool wait_for_close(milliseconds timeout, std::string* received = nullptr);
+  // True when nothing at all arrives within `timeout` (and the peer stays open).
+  bool quiet_for(milliseconds timeout);
+  void close();
+
+ private:
+  explicit Client(int fd) : fd_(fd) {}
+  // Receives once, waiting until `deadline`; appends to pending_. Returns
+  // false on timeout or close (setting the flags in `result`).
+  bool receive_more(Clock::time_point deadline, ReadResult& result);
+  // One non-blocking recv into pending_; false when the peer closed.
+  bool drain_readable();
+
+  int fd_ = -1;
+  bool eof_ = false;     // the peer closed; pending_ may still hold bytes
+  std::string pending_;  // received but not yet handed out
+};
+
+template <typename F>
+ReadResult Client::read_until(F&& complete, milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  ReadResult result;
+  while (true) {
+    if (size_t done = complete(std::string_view(pending_)); done > 0) {
+      result.bytes = pending_.substr(0, done);
+      pending_.erase(0, done);
+      return result;
+    }
+    if (!receive_more(deadline, result)) {
+      result.bytes = std::move(pending_);
+      pending_.clear();
+      return result;
+    }
+  }
+}
+
+// Printable form of raw protocol bytes: \r, \n, \\ and non-printable bytes
+// escaped; long runs are elided in the middle so a 5 MiB value stays readable.
+std::string escape(std::string_view bytes, size_t max_chars = 4000);
+
+// ---- servers used by the suite ----
+
+struct McguardOptions {
+  int threads = 2;
+  std::string max_value_size = "8m";
+  std::string memory_limit = "64m";
+  std::string buffer_size = "64k";
+  std::string pool_size = "64m";
+  // Only --listen and --config /dev/null: checks that the defaults work.
+  bool defaults_only = false;
+};
+
+constexpr size_t kMaxValueSize = 8u << 20;  // McguardOptions::max_value_size
+constexpr size_t kBufferSize = 64u << 10;   // McguardOptions::buffer_size
+// The reference memcached's -I: larger than kMaxValueSize so values of exactly
+// kMaxValueSize fit despite memcached counting its item header in the limit.
+constexpr size_t kReferenceItemSizeMax = 16u << 20;
+
+// memcached (the behaviour reference) with -I `item_size_max`.
+std::unique_ptr<ServerProcess> start_memcached(std::string* error,
+                                               size_t item_size_max = kReferenceItemSizeMax,
+                                               int max_connections = 4096);
+
+// The server under test: mcguard (MCGUARD_BINARY), or a second memcached when
+// the environment sets MCGUARD_E2E_SUBJECT=memcached, which checks the suite
+// itself against the reference.
+std::unique_ptr<ServerProcess> start_subject(std::string* error,
+                                             const McguardOptions& options = {});
+bool subject_is_memcached();
+std::string subject_name();
+
+}  // namespace mcguard::e2e

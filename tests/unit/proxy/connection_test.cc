@@ -1,0 +1,123 @@
+// Connection driven without sockets: bytes in through feed(), replies out
+// through write_iovecs()/on_written(), against a real pool and embedded tier.
+#include "proxy/connection.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace mcguard {
+namespace {
+
+constexpr uint32_t kBufferSize = 4096;
+
+class ConnectionTest : public ::testing::Test {
+ protected:
+  ConnectionTest()
+      : pool_(256, kBufferSize),
+        tier_(EmbeddedConfig{.memory_limit = 16u << 20, .max_value_size = 100000}),
+        context_{pool_, tier_, stats_, nullptr, 100000, 1u << 20, nullptr} {}
+
+  // Feeds `input` in pieces of `step` bytes and returns every reply byte.
+  std::string exchange(Connection& connection, const std::string& input, size_t step) {
+    std::string output;
+    for (size_t at = 0; at < input.size(); at += step) {
+      size_t n = std::min(step, input.size() - at);
+      EXPECT_EQ(connection.feed(input.data() + at, n), n);
+      drain(connection, output);
+    }
+    connection.on_read_idle();
+    return output;
+  }
+
+  void drain(Connection& connection, std::string& output) {
+    while (connection.wants_write()) {
+      iovec iov[64];
+      size_t count = connection.write_iovecs(iov, 64);
+      size_t total = 0;
+      for (size_t i = 0; i < count; ++i) {
+        output.append(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
+        total += iov[i].iov_len;
+      }
+      connection.on_written(total);
+    }
+  }
+
+  BufferPool pool_;
+  EmbeddedTier tier_;
+  WorkerStats stats_;
+  ConnectionContext context_;
+};
+
+TEST_F(ConnectionTest, PipelineAnsweredInOrderWhateverTheSplit) {
+  const std::string value(kBufferSize * 3 + 17, 'v');  // needs a chain
+  const std::string input = "set a 5 0 3\r\nabc\r\nget a\r\nset big 0 0 " +
+                            std::to_string(value.size()) + "\r\n" + value +
+                            "\r\nget big a missing\r\ndelete a\r\nget a\r\n";
+  const std::string expected = "STORED\r\nVALUE a 5 3\r\nabc\r\nEND\r\nSTORED\r\nVALUE big 0 " +
+                               std::to_string(value.size()) + "\r\n" + value +
+                               "\r\nVALUE a 5 3\r\nabc\r\nEND\r\nDELETED\r\nEND\r\n";
+  for (size_t step : {size_t{1}, size_t{2}, size_t{7}, size_t{1000}, input.size()}) {
+    Connection connection(context_, "test");
+    EXPECT_EQ(exchange(connection, input, step), expected) << "step " << step;
+    EXPECT_TRUE(connection.idle());
+    EXPECT_EQ(connection.buffers_held(), 0u) << "an idle connection holds no buffer";
+  }
+  EXPECT_EQ(pool_.in_use(), 0u);
+}
+
+TEST_F(ConnectionTest, OversizedValueIsRejectedSwallowedAndOldValueRemoved) {
+  Connection connection(context_, "test");
+  EXPECT_EQ(exchange(connection, "set k 0 0 2\r\nok\r\n", 64), "STORED\r\n");
+  const std::string big(100001, 'x');
+  const std::string input = "set k 0 0 100001\r\n" + big + "\r\nget k\r\n";
+  const uint32_t in_use_before = pool_.in_use();
+  std::string output;
+  for (size_t at = 0; at < input.size(); at += 1000) {
+    size_t n = std::min<size_t>(1000, input.size() - at);
+    ASSERT_EQ(connection.feed(input.data() + at, n), n);
+    // Swallowing never holds more than the one receive buffer.
+    EXPECT_LE(pool_.in_use(), in_use_before + 2);
+    drain(connection, output);
+  }
+  EXPECT_EQ(output, "SERVER_ERROR object too large for cache\r\nEND\r\n");
+  EXPECT_EQ(stats_.rejected_too_large.get(), 1u);
+}
+
+TEST_F(ConnectionTest, NoreplyStorageSendsNothing) {
+  Connection connection(context_, "test");
+  EXPECT_EQ(exchange(connection, "set k 0 0 1 noreply\r\na\r\nget k\r\n", 3),
+            "VALUE k 0 1\r\na\r\nEND\r\n");
+}
+
+TEST_F(ConnectionTest, BadDataChunk) {
+  Connection connection(context_, "test");
+  EXPECT_EQ(exchange(connection, "set k 0 0 1\r\nabc\r\n", 100).substr(0, 29),
+            "CLIENT_ERROR bad data chunk\r\n");
+}
+
+TEST_F(ConnectionTest, QuitClosesAfterEarlierReplies) {
+  Connection connection(context_, "test");
+  std::string output = exchange(connection, "version\r\nquit\r\nversion\r\n", 100);
+  EXPECT_EQ(output.rfind("VERSION ", 0), 0u);
+  EXPECT_EQ(output.find("VERSION ", 1), std::string::npos) << "nothing after quit is answered";
+  EXPECT_TRUE(connection.should_close());
+}
+
+TEST_F(ConnectionTest, ReplyBacklogStopsReading) {
+  context_.max_reply_backlog = 8192;
+  Connection connection(context_, "test");
+  const std::string value(6000, 'z');
+  exchange(connection, "set k 0 0 6000\r\n" + value + "\r\n", 100000);
+  std::string gets;
+  for (int i = 0; i < 10; ++i) gets += "get k\r\n";
+  connection.feed(gets.data(), gets.size());
+  EXPECT_FALSE(connection.wants_read()) << "over the backlog, the connection stops reading";
+  std::string output;
+  drain(connection, output);
+  EXPECT_EQ(output.size(), 10 * (std::string("VALUE k 0 6000\r\n\r\nEND\r\n").size() + 6000));
+  EXPECT_TRUE(connection.wants_read());
+}
+
+}  // namespace
+}  // namespace mcguard
