@@ -1,6 +1,8 @@
-#include "tests/e2e/differential.h"
+#include "differential.h"
 
 #include <charconv>
+#include <cstdio>
+#include <cstdlib>
 #include <regex>
 #include <vector>
 
@@ -179,11 +181,21 @@ Replies DifferentialTest::exchange(const std::function<std::string(Side)>& reque
                                    milliseconds timeout) {
   Replies replies;
   const std::string reference_request = request(Side::kReference) + "mn\r\n";
-  const std::string subject_request = request(Side::kSubject) + "mn\r\n";
+  replies.subject_request = request(Side::kSubject) + "mn\r\n";
   // Both requests are sent before either reply is read, so the servers work
   // in parallel; Client::send buffers early replies.
   bool sent_reference = reference_client_->send(reference_request, timeout);
-  bool sent_subject = subject_client_->send(subject_request, timeout);
+  bool sent_subject = true;
+  if (subject_piece_size) {
+    std::string_view rest = replies.subject_request;
+    while (sent_subject && !rest.empty()) {
+      size_t n = std::min(rest.size(), std::max<size_t>(1, subject_piece_size()));
+      sent_subject = subject_client_->send(rest.substr(0, n), timeout);
+      rest.remove_prefix(n);
+    }
+  } else {
+    sent_subject = subject_client_->send(replies.subject_request, timeout);
+  }
   auto read = [&](Client& client, const std::string& sent) {
     const int markers = count_noops(sent);
     return client.read_until(
@@ -191,7 +203,7 @@ Replies DifferentialTest::exchange(const std::function<std::string(Side)>& reque
         timeout);
   };
   replies.reference = read(*reference_client_, reference_request);
-  replies.subject = read(*subject_client_, subject_request);
+  replies.subject = read(*subject_client_, replies.subject_request);
   // A send cut short by the server closing the connection is not an error in
   // itself (e.g. "quit" followed by more bytes); the close flag reports it.
   if (!sent_reference && !replies.reference.closed) replies.reference.timed_out = true;
@@ -220,15 +232,27 @@ Replies DifferentialTest::expect_same(const std::function<std::string(Side)>& re
   if (!same) {
     size_t at = 0;
     while (at < reference.size() && at < subject.size() && reference[at] == subject[at]) ++at;
+    // Long replies (large values) are shown around the first difference only.
+    constexpr size_t kWhole = 3000;
+    auto show = [at](const std::string& reply) {
+      if (reply.size() <= kWhole) return escape(reply);
+      const size_t from = at > 300 ? at - 300 : 0;
+      return "[" + std::to_string(reply.size()) + " bytes; from byte " + std::to_string(from) +
+             "]\n" + escape(std::string_view(reply).substr(from, 800));
+    };
     ADD_FAILURE() << "replies differ (first difference at normalized byte " << at << ")\n"
                   << "--- request (" << subject_name() << "):\n"
-                  << escape(request(Side::kSubject), 1500) << "mn\\r\\n\n"
+                  << escape(replies.subject_request, 1200) << "\n"
                   << "--- memcached replied" << describe(replies.reference) << ":\n"
-                  << escape(reference) << "\n--- " << subject_name() << " replied"
+                  << show(reference) << "\n--- " << subject_name() << " replied"
                   << describe(replies.subject) << ":\n"
-                  << escape(subject);
+                  << show(subject);
   }
   EXPECT_TRUE(format_errors.empty()) << format_errors;
+  if (std::getenv("MCGUARD_E2E_VERBOSE") != nullptr) {
+    std::printf("--- request:\n%s\n--- reply:\n%s\n", escape(replies.subject_request, 600).c_str(),
+                escape(subject, 600).c_str());
+  }
   return replies;
 }
 

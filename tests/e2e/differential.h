@@ -15,7 +15,7 @@
 #include <string>
 #include <string_view>
 
-#include "tests/e2e/harness.h"
+#include "harness.h"
 
 namespace mcguard::e2e {
 
@@ -40,6 +40,7 @@ std::string normalize_reply(std::string_view reply, std::map<std::string, int>& 
 std::string make_value(size_t n, uint32_t seed);
 
 struct Replies {
+  std::string subject_request;  // as sent, including the final "mn\r\n"
   ReadResult reference;
   ReadResult subject;
 };
@@ -63,12 +64,18 @@ class DifferentialTest : public ::testing::Test {
   Replies exchange(const std::function<std::string(Side)>& request,
                    milliseconds timeout = milliseconds(5000));
 
+  // When set, exchanges send the subject's request in pieces of the sizes it
+  // returns (one send call each) instead of in one write.
+  std::function<size_t()> subject_piece_size;
+
   // The CAS unique the side reports for `key` (via gets); empty on a miss.
   std::string cas_of(Side side, std::string_view key);
   // Opens a new connection on both sides (after a close).
   void reconnect();
 
-  Client& client(Side side) { return side == Side::kReference ? *reference_client_ : *subject_client_; }
+  Client& client(Side side) {
+    return side == Side::kReference ? *reference_client_ : *subject_client_;
+  }
   ServerProcess& server(Side side) { return side == Side::kReference ? *reference_ : *subject_; }
 
   std::unique_ptr<ServerProcess> reference_;
@@ -78,5 +85,9 @@ class DifferentialTest : public ::testing::Test {
   std::map<std::string, int> reference_cas_;
   std::map<std::string, int> subject_cas_;
 };
+
+// The fixture of the Differential.* suite, shared by its test files (gtest
+// requires one fixture class per suite).
+class Differential : public DifferentialTest {};
 
 }  // namespace mcguard::e2e

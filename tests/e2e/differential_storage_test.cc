@@ -1,11 +1,9 @@
 // Differential tests of the storage commands: set add replace append prepend
 // cas, with and without noreply.
-#include "tests/e2e/differential.h"
+#include "differential.h"
 
 namespace mcguard::e2e {
 namespace {
-
-class Differential : public DifferentialTest {};
 
 TEST_F(Differential, SetThenGet) {
   expect_same("set a 0 0 1\r\nx\r\nget a\r\n");
@@ -41,7 +39,8 @@ TEST_F(Differential, Replace) {
 TEST_F(Differential, AppendAndPrepend) {
   expect_same("append a 0 0 1\r\nx\r\nprepend a 0 0 1\r\nx\r\nget a\r\n");  // misses
   // The flags of append/prepend are ignored: the item keeps its own.
-  expect_same("set a 9 0 3\r\nmid\r\nappend a 1 0 4\r\n-end\r\nprepend a 2 0 6\r\nstart-\r\nget a\r\n");
+  expect_same(
+      "set a 9 0 3\r\nmid\r\nappend a 1 0 4\r\n-end\r\nprepend a 2 0 6\r\nstart-\r\nget a\r\n");
   expect_same("append a 0 0 0\r\n\r\nprepend a 0 0 0\r\n\r\nget a\r\n");
   // The CAS changes with every append.
   expect_same("gets a\r\nappend a 0 0 1\r\n!\r\ngets a\r\n");

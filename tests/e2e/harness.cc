@@ -1,4 +1,4 @@
-#include "tests/e2e/harness.h"
+#include "harness.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -122,7 +122,8 @@ uint16_t pick_free_port() {
 }
 
 std::unique_ptr<ServerProcess> ServerProcess::start(const std::vector<std::string>& argv,
-                                                    std::string* error, milliseconds timeout) {
+                                                    std::string* error, int stop_signal,
+                                                    milliseconds timeout) {
   constexpr int kAttempts = 5;
   std::string failures;
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
@@ -155,7 +156,7 @@ std::unique_ptr<ServerProcess> ServerProcess::start(const std::vector<std::strin
       ::_exit(127);
     }
 
-    std::unique_ptr<ServerProcess> server(new ServerProcess(pid, port, join(args)));
+    std::unique_ptr<ServerProcess> server(new ServerProcess(pid, port, join(args), stop_signal));
     const auto deadline = Clock::now() + timeout;
     while (true) {
       int wstatus = 0;
@@ -207,7 +208,7 @@ bool ServerProcess::running() {
 
 ExitStatus ServerProcess::stop(milliseconds grace) {
   if (reaped_) return status_;
-  ::kill(pid_, SIGTERM);
+  ::kill(pid_, stop_signal_);
   int wstatus = 0;
   if (wait_exit(pid_, Clock::now() + grace, &wstatus)) {
     status_ = decode(wstatus);
@@ -296,7 +297,7 @@ bool Client::send(std::string_view bytes, milliseconds timeout) {
 bool Client::receive_more(Clock::time_point deadline, ReadResult& result) {
   const size_t before = pending_.size();
   while (pending_.size() == before) {
-    if (eof_) {
+    if (eof_ || fd_ < 0) {
       result.closed = true;
       return false;
     }
@@ -389,16 +390,27 @@ std::string subject_name() { return subject_is_memcached() ? "memcached" : "mcgu
 
 std::unique_ptr<ServerProcess> start_memcached(std::string* error, size_t item_size_max,
                                                int max_connections) {
-  std::vector<std::string> argv = {"/usr/bin/memcached", "-U",  "0",   "-l",
-                                   "127.0.0.1",          "-p",  "{port}", "-m",
-                                   "256",                "-I",  std::to_string(item_size_max),
-                                   "-t",                 "2",   "-c",  std::to_string(max_connections)};
+  std::vector<std::string> argv = {"/usr/bin/memcached",
+                                   "-U",
+                                   "0",
+                                   "-l",
+                                   "127.0.0.1",
+                                   "-p",
+                                   "{port}",
+                                   "-m",
+                                   "256",
+                                   "-I",
+                                   std::to_string(item_size_max),
+                                   "-t",
+                                   "2",
+                                   "-c",
+                                   std::to_string(max_connections)};
   // memcached refuses to run as root unless told which user to be.
   if (::geteuid() == 0) {
     argv.push_back("-u");
     argv.push_back("root");
   }
-  return ServerProcess::start(argv, error);
+  return ServerProcess::start(argv, error, SIGKILL);
 }
 
 std::unique_ptr<ServerProcess> start_subject(std::string* error, const McguardOptions& options) {
@@ -411,21 +423,15 @@ std::unique_ptr<ServerProcess> start_subject(std::string* error, const McguardOp
   }
   std::vector<std::string> argv = {binary, "--listen", "127.0.0.1:{port}", "--config", "/dev/null"};
   if (!options.defaults_only) {
-    const std::vector<std::string> rest = {"--threads",
-                                           std::to_string(options.threads),
-                                           "--max-value-size",
-                                           options.max_value_size,
-                                           "--memory-limit",
-                                           options.memory_limit,
-                                           "--buffer-size",
-                                           options.buffer_size,
-                                           "--pool-size",
-                                           options.pool_size,
-                                           "--log-level",
-                                           "warn"};
+    const std::vector<std::string> rest = {"--threads",        std::to_string(options.threads),
+                                           "--max-value-size", options.max_value_size,
+                                           "--memory-limit",   options.memory_limit,
+                                           "--buffer-size",    options.buffer_size,
+                                           "--pool-size",      options.pool_size,
+                                           "--log-level",      "warn"};
     argv.insert(argv.end(), rest.begin(), rest.end());
   }
-  return ServerProcess::start(argv, error);
+  return ServerProcess::start(argv, error, SIGTERM);
 }
 
 }  // namespace mcguard::e2e

@@ -25,7 +25,7 @@ struct ExitStatus {
   bool exited = false;          // returned from main / called exit
   int code = -1;                // exit code when `exited`
   int signal = 0;               // terminating signal otherwise
-  bool needed_sigkill = false;  // SIGTERM was not enough within the deadline
+  bool needed_sigkill = false;  // the stop signal was not enough within the deadline
 };
 
 class ServerProcess {
@@ -35,8 +35,11 @@ class ServerProcess {
   // connections. A child that exits before that (e.g. it lost the port to
   // another process) is retried on a new port a few times. Returns nullptr and
   // fills `error` when the server never became ready.
+  // `stop_signal` is what the destructor sends first: SIGTERM for servers
+  // whose shutdown is under test, SIGKILL for memcached, which only notices
+  // SIGTERM on its next one-second clock tick.
   static std::unique_ptr<ServerProcess> start(const std::vector<std::string>& argv,
-                                              std::string* error,
+                                              std::string* error, int stop_signal,
                                               milliseconds timeout = milliseconds(10000));
 
   ServerProcess(const ServerProcess&) = delete;
@@ -47,18 +50,19 @@ class ServerProcess {
   uint16_t port() const { return port_; }
   const std::string& command_line() const { return command_line_; }
   bool running();
-  // SIGTERM, wait up to `grace`, then SIGKILL. Idempotent.
+  // Sends the stop signal, waits up to `grace`, then SIGKILL. Idempotent.
   ExitStatus stop(milliseconds grace = milliseconds(5000));
   // VmRSS of the child in KiB, from /proc/<pid>/status; nullopt when unreadable.
   std::optional<long> rss_kib() const;
 
  private:
-  ServerProcess(pid_t pid, uint16_t port, std::string command_line)
-      : pid_(pid), port_(port), command_line_(std::move(command_line)) {}
+  ServerProcess(pid_t pid, uint16_t port, std::string command_line, int stop_signal)
+      : pid_(pid), port_(port), command_line_(std::move(command_line)), stop_signal_(stop_signal) {}
 
   pid_t pid_;
   uint16_t port_;
   std::string command_line_;
+  int stop_signal_;
   bool reaped_ = false;
   ExitStatus status_;
 };
@@ -77,6 +81,9 @@ struct ReadResult {
 class Client {
  public:
   static std::optional<Client> connect(uint16_t port, milliseconds timeout = milliseconds(3000));
+
+  // An unconnected client: sends fail and reads report a closed peer.
+  Client() = default;
 
   Client(Client&& other) noexcept;
   Client& operator=(Client&& other) noexcept;
