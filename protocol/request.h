@@ -55,6 +55,13 @@ struct MetaFlags {
   Flag flags[kMaxFlags];
   uint8_t count = 0;
 
+  // Numeric flag tokens, already parsed with memcached's rules (T, F, C and D land in
+  // Request::exptime, client_flags, cas_unique and delta).
+  int64_t vivify_ttl = 0;   // N<ttl>: autovivify on miss with this TTL
+  int64_t recache_ttl = 0;  // R<ttl>: win a recache token below this TTL
+  uint64_t initial = 0;     // J<n>: ma's initial value on autovivify
+  char mode = 0;            // M<c>: ms/ma mode switch, 0 when absent
+
   static constexpr uint64_t bit(char name) { return uint64_t{1} << (name - 'A'); }
   bool has(char name) const { return (present & bit(name)) != 0; }
   // The token of the last occurrence of `name`, empty when absent.
@@ -75,16 +82,16 @@ struct Request {
   uint32_t key_count = 0;  // get family: number of keys in `keys`
 
   uint32_t client_flags = 0;  // storage commands
-  int64_t exptime = 0;        // storage, touch, gat/gats (as sent; tier converts)
+  int64_t exptime = 0;        // storage, touch, gat/gats, meta T (int32 range; tier converts)
   uint64_t value_length = 0;  // storage, ms: data bytes that follow, excluding "\r\n"
   uint64_t cas_unique = 0;    // cas
-  uint64_t delta = 0;         // incr/decr
+  uint64_t delta = 0;         // incr/decr; ma (D flag, 1 when absent)
   int64_t delay = 0;          // flush_all (0 when absent)
   bool has_delay = false;
-  uint32_t verbosity = 0;   // verbosity
-  std::string_view args;    // stats: everything after "stats", trimmed
-  bool noreply = false;     // classic "noreply" token
-  MetaFlags meta;           // meta commands
+  uint32_t verbosity = 0;  // verbosity
+  std::string_view args;   // stats: everything after "stats", trimmed
+  bool noreply = false;    // classic "noreply" token (meta commands: see meta.has('q'))
+  MetaFlags meta;          // meta commands
 
   bool has_value() const {
     return command == Command::kSet || command == Command::kAdd || command == Command::kReplace ||

@@ -1,0 +1,102 @@
+#include "protocol/response.h"
+
+#include <charconv>
+#include <cstring>
+
+#include "protocol/meta.h"
+
+namespace mcguard {
+
+ReplyFormatter& ReplyFormatter::text(std::string_view bytes) {
+  if (overflowed_) return *this;
+  if (bytes.size() > buffer_.size() - size_) {
+    overflowed_ = true;
+    return *this;
+  }
+  std::memcpy(buffer_.data() + size_, bytes.data(), bytes.size());
+  size_ += bytes.size();
+  return *this;
+}
+
+ReplyFormatter& ReplyFormatter::number(uint64_t value) {
+  char digits[20];
+  const auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), value);
+  (void)ec;  // 20 digits always hold a uint64_t
+  return text(std::string_view(digits, end - digits));
+}
+
+ReplyFormatter& ReplyFormatter::signed_number(int64_t value) {
+  char digits[20];
+  const auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), value);
+  (void)ec;  // sign + 19 digits
+  return text(std::string_view(digits, end - digits));
+}
+
+ReplyFormatter& ReplyFormatter::flag(char name) {
+  const char bytes[2] = {' ', name};
+  return text(std::string_view(bytes, 2));
+}
+
+ReplyFormatter& ReplyFormatter::flag_number(char name, uint64_t value) {
+  char bytes[2 + 20] = {' ', name};
+  const auto [end, ec] = std::to_chars(bytes + 2, bytes + sizeof(bytes), value);
+  (void)ec;
+  return text(std::string_view(bytes, end - bytes));
+}
+
+ReplyFormatter& ReplyFormatter::flag_signed(char name, int64_t value) {
+  char bytes[2 + 20] = {' ', name};
+  const auto [end, ec] = std::to_chars(bytes + 2, bytes + sizeof(bytes), value);
+  (void)ec;
+  return text(std::string_view(bytes, end - bytes));
+}
+
+ReplyFormatter& ReplyFormatter::flag_token(char name, std::string_view token) {
+  // One append for the whole flag, so an overflow never leaves half of it.
+  if (overflowed_) return *this;
+  if (token.size() + 2 > buffer_.size() - size_) {
+    overflowed_ = true;
+    return *this;
+  }
+  buffer_[size_] = ' ';
+  buffer_[size_ + 1] = name;
+  std::memcpy(buffer_.data() + size_ + 2, token.data(), token.size());
+  size_ += token.size() + 2;
+  return *this;
+}
+
+ReplyFormatter& ReplyFormatter::flag_base64_key(std::string_view binary_key) {
+  if (overflowed_) return *this;
+  const size_t encoded = base64_encoded_length(binary_key.size());
+  if (encoded + 2 > buffer_.size() - size_) {
+    overflowed_ = true;
+    return *this;
+  }
+  buffer_[size_] = ' ';
+  buffer_[size_ + 1] = 'k';
+  base64_encode(binary_key, buffer_.subspan(size_ + 2, encoded));
+  size_ += encoded + 2;
+  return *this;
+}
+
+size_t write_value_line(std::span<char> out, std::string_view key, uint32_t flags, uint64_t bytes) {
+  ReplyFormatter w(out);
+  w.text("VALUE ").text(key).text(" ").number(flags).text(" ").number(bytes).crlf();
+  return w.overflowed() ? 0 : w.size();
+}
+
+size_t write_value_line(std::span<char> out, std::string_view key, uint32_t flags, uint64_t bytes,
+                        uint64_t cas) {
+  ReplyFormatter w(out);
+  w.text("VALUE ").text(key).text(" ").number(flags).text(" ").number(bytes);
+  w.text(" ").number(cas).crlf();
+  return w.overflowed() ? 0 : w.size();
+}
+
+size_t write_number_line(std::span<char> out, uint64_t value) {
+  ReplyFormatter w(out);
+  w.number(value).crlf();
+  return w.overflowed() ? 0 : w.size();
+}
+
+}  // namespace mcguard

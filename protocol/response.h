@@ -1,0 +1,124 @@
+// Reply bytes as memcached 1.6.18 sends them: fixed lines as constants, and a writer
+// that formats VALUE lines, number lines and meta status lines with return flags into
+// a caller-provided buffer. Nothing here allocates; a write that does not fit marks the
+// writer overflowed instead of truncating silently.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace mcguard {
+
+namespace reply {
+
+// Classic replies.
+inline constexpr std::string_view kStored = "STORED\r\n";
+inline constexpr std::string_view kNotStored = "NOT_STORED\r\n";
+inline constexpr std::string_view kExists = "EXISTS\r\n";
+inline constexpr std::string_view kNotFound = "NOT_FOUND\r\n";
+inline constexpr std::string_view kDeleted = "DELETED\r\n";
+inline constexpr std::string_view kTouched = "TOUCHED\r\n";
+inline constexpr std::string_view kEnd = "END\r\n";
+inline constexpr std::string_view kOk = "OK\r\n";
+inline constexpr std::string_view kReset = "RESET\r\n";
+inline constexpr std::string_view kError = "ERROR\r\n";
+inline constexpr std::string_view kVersionPrefix = "VERSION ";
+
+// Errors. After "bad data chunk" memcached does not swallow anything more: the bytes
+// read as the value are gone, and what follows is parsed as the next command. A
+// classic command with "noreply" suppresses it like any other reply.
+inline constexpr std::string_view kBadDataChunk = "CLIENT_ERROR bad data chunk\r\n";
+inline constexpr std::string_view kBadCommandLineFormat =
+    "CLIENT_ERROR bad command line format\r\n";
+inline constexpr std::string_view kInvalidExptime = "CLIENT_ERROR invalid exptime argument\r\n";
+inline constexpr std::string_view kInvalidDelta = "CLIENT_ERROR invalid numeric delta argument\r\n";
+inline constexpr std::string_view kNonNumeric =
+    "CLIENT_ERROR cannot increment or decrement non-numeric value\r\n";
+inline constexpr std::string_view kDeleteUsage =
+    "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n";
+inline constexpr std::string_view kShutdownDisabled = "ERROR: shutdown not enabled\r\n";
+inline constexpr std::string_view kTooLarge = "SERVER_ERROR object too large for cache\r\n";
+inline constexpr std::string_view kOutOfMemory = "SERVER_ERROR out of memory storing object\r\n";
+
+// Meta status codes: a status line is the code, return flags, then "\r\n" (see
+// ReplyFormatter). mn's reply never carries flags.
+inline constexpr std::string_view kMetaHd = "HD";
+inline constexpr std::string_view kMetaNotFound = "NF";
+inline constexpr std::string_view kMetaNotStored = "NS";
+inline constexpr std::string_view kMetaExists = "EX";
+inline constexpr std::string_view kMetaMiss = "EN";
+inline constexpr std::string_view kMetaNoop = "MN\r\n";
+inline constexpr std::string_view kMetaDebugMiss = "EN\r\n";
+
+// Meta errors (memcached sends these even under the q flag).
+inline constexpr std::string_view kMetaInvalidFlag = "CLIENT_ERROR invalid flag\r\n";
+inline constexpr std::string_view kMetaDuplicateFlag = "CLIENT_ERROR duplicate flag\r\n";
+inline constexpr std::string_view kMetaInvalidOrDuplicateFlag =
+    "CLIENT_ERROR invalid or duplicate flag\r\n";
+inline constexpr std::string_view kMetaBadToken =
+    "CLIENT_ERROR bad token in command line format\r\n";
+inline constexpr std::string_view kMetaErrorDecodingKey = "CLIENT_ERROR error decoding key\r\n";
+inline constexpr std::string_view kMetaOpaqueTooLong = "CLIENT_ERROR opaque token too long\r\n";
+// mg's wording differs from ms/md/ma's by one word.
+inline constexpr std::string_view kMetaGetFlagsTooLong =
+    "CLIENT_ERROR options flags are too long\r\n";
+inline constexpr std::string_view kMetaFlagsTooLong = "CLIENT_ERROR options flags too long\r\n";
+inline constexpr std::string_view kMetaIncorrectModeLength =
+    "CLIENT_ERROR incorrect length for M token\r\n";
+inline constexpr std::string_view kMetaInvalidSetMode =
+    "CLIENT_ERROR invalid mode for ms M token\r\n";
+inline constexpr std::string_view kMetaInvalidArithmeticMode =
+    "CLIENT_ERROR invalid mode for ma M token\r\n";
+inline constexpr std::string_view kMetaInvalidInitial =
+    "CLIENT_ERROR invalid numeric initial value\r\n";
+inline constexpr std::string_view kMetaInvalidDelta =
+    "CLIENT_ERROR invalid numeric delta value\r\n";
+
+}  // namespace reply
+
+// Longest "VALUE <key> <flags> <bytes> <cas>\r\n" for a key of kMaxKeyLength.
+inline constexpr size_t kMaxValueLineLength = 6 + 250 + 1 + 10 + 1 + 20 + 1 + 20 + 2;
+// Longest "<uint64>\r\n".
+inline constexpr size_t kMaxNumberLineLength = 20 + 2;
+
+// Appends reply bytes into a fixed buffer. Once an append does not fit the writer is
+// overflowed: later appends are ignored and size() stays at the last complete append.
+class ReplyFormatter {
+ public:
+  explicit ReplyFormatter(std::span<char> buffer) : buffer_(buffer) {}
+
+  ReplyFormatter& text(std::string_view bytes);
+  ReplyFormatter& number(uint64_t value);
+  ReplyFormatter& signed_number(int64_t value);
+  ReplyFormatter& crlf() { return text("\r\n"); }
+
+  // Meta return flags, each preceded by a space.
+  ReplyFormatter& flag(char name);                                // " b"
+  ReplyFormatter& flag_number(char name, uint64_t value);         // " c123", " f0"
+  ReplyFormatter& flag_signed(char name, int64_t value);          // " t-1"
+  ReplyFormatter& flag_token(char name, std::string_view token);  // " Oopaque", " kkey"
+  // " k" followed by the base64 form of a binary key (memcached then adds " b").
+  ReplyFormatter& flag_base64_key(std::string_view binary_key);
+
+  bool overflowed() const { return overflowed_; }
+  size_t size() const { return size_; }
+  std::string_view view() const { return std::string_view(buffer_.data(), size_); }
+
+ private:
+  std::span<char> buffer_;
+  size_t size_ = 0;
+  bool overflowed_ = false;
+};
+
+// Each returns the bytes written, or 0 when `out` is too small (nothing usable written).
+// "VALUE <key> <flags> <bytes>\r\n"
+size_t write_value_line(std::span<char> out, std::string_view key, uint32_t flags, uint64_t bytes);
+// "VALUE <key> <flags> <bytes> <cas>\r\n" (gets, gats)
+size_t write_value_line(std::span<char> out, std::string_view key, uint32_t flags, uint64_t bytes,
+                        uint64_t cas);
+// "<value>\r\n" (incr/decr result)
+size_t write_number_line(std::span<char> out, uint64_t value);
+
+}  // namespace mcguard
