@@ -11,11 +11,18 @@ namespace {
 
 constexpr uint32_t kBufferSize = 4096;
 
+EmbeddedConfig tier_config() {
+  EmbeddedConfig config;
+  config.memory_limit = 16u << 20;
+  config.max_value_size = 100000;
+  return config;
+}
+
 class ConnectionTest : public ::testing::Test {
  protected:
   ConnectionTest()
       : pool_(256, kBufferSize),
-        tier_(EmbeddedConfig{.memory_limit = 16u << 20, .max_value_size = 100000}),
+        tier_(tier_config()),
         context_{pool_, tier_, stats_, nullptr, 100000, 1u << 20, nullptr} {}
 
   // Feeds `input` in pieces of `step` bytes and returns every reply byte.
