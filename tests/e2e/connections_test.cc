@@ -3,7 +3,10 @@
 // or stop reading, start-up with default options, and shutdown on SIGTERM.
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <optional>
+#include <thread>
 
 #include "differential.h"
 
@@ -184,6 +187,104 @@ TEST_F(Connections, SlowReaderDoesNotStallOthers) {
   for (int i = 0; i < 10; ++i) {
     ReadResult r = stalled.read_exactly(one.size(), milliseconds(20000));
     ASSERT_TRUE(r.bytes == one) << "reply " << i << " starts: " << escape(r.bytes.substr(0, 200));
+  }
+}
+
+// Reads one get reply ("VALUE ..." data "END", or "END") from `c`; returns the
+// value, or nullopt on a miss. Fails the test on anything else.
+std::optional<std::string> read_get_reply(Client& c, const std::string& key) {
+  ReadResult line = c.read_line(milliseconds(10000));
+  if (line.bytes == "END\r\n") return std::nullopt;
+  const std::string prefix = "VALUE " + key + " 0 ";
+  EXPECT_EQ(line.bytes.rfind(prefix, 0), 0u) << escape(line.bytes);
+  if (line.bytes.rfind(prefix, 0) != 0) return std::nullopt;
+  const size_t length = std::stoul(line.bytes.substr(prefix.size()));
+  ReadResult data = c.read_exactly(length + 2 + 5, milliseconds(10000));
+  if (data.bytes.size() < length + 7) {
+    ADD_FAILURE() << "reply cut short: " << data.bytes.size() << " of " << length + 7 << " bytes";
+    return std::nullopt;
+  }
+  EXPECT_EQ(data.bytes.substr(length), "\r\nEND\r\n");
+  return data.bytes.substr(0, length);
+}
+
+TEST_F(Connections, EvictionDuringSlowReadKeepsValueIntact) {
+  // A reader asks for a 3 MiB value six times (more than the socket buffers
+  // hold) and reads nothing for a while; meanwhile the
+  // key is overwritten and the small store is churned so the item is evicted.
+  // Replies already under way must stay whole: all 'a' or all 'b', never torn.
+  server_.reset();
+  McguardOptions options;
+  options.memory_limit = "16m";
+  start(options);
+  constexpr size_t kSize = 3u << 20;
+  Client writer = connect();
+  ASSERT_EQ(ask(writer,
+                "set big 0 0 " + std::to_string(kSize) + "\r\n" + std::string(kSize, 'a') + "\r\n",
+                milliseconds(10000))
+                .bytes,
+            "STORED\r\nMN\r\n");
+  Client reader = connect();
+  std::string gets;
+  for (int i = 0; i < 6; ++i) gets += "get big\r\n";
+  ASSERT_TRUE(reader.send(gets));
+  ASSERT_FALSE(reader.quiet_for(milliseconds(3000))) << "no reply started within 3 s";
+  std::string churn =
+      "set big 0 0 " + std::to_string(kSize) + "\r\n" + std::string(kSize, 'b') + "\r\n";
+  const std::string filler = make_value(1u << 20, 1);
+  for (int i = 0; i < 40; ++i) {
+    churn += "set f" + std::to_string(i) + " 0 0 " + std::to_string(filler.size()) + "\r\n" +
+             filler + "\r\n";
+  }
+  ReadResult stored = ask(writer, churn, milliseconds(20000));
+  std::string all_stored;
+  for (int i = 0; i < 41; ++i) all_stored += "STORED\r\n";
+  EXPECT_EQ(stored.bytes, all_stored + "MN\r\n");
+  int hits = 0;
+  for (int i = 0; i < 6; ++i) {
+    std::optional<std::string> value = read_get_reply(reader, "big");
+    if (!value) continue;
+    ++hits;
+    ASSERT_EQ(value->size(), kSize);
+    const char first = (*value)[0];
+    EXPECT_TRUE(first == 'a' || first == 'b') << "reply " << i;
+    EXPECT_EQ(value->find_first_not_of(first), std::string::npos)
+        << "reply " << i << " is torn: it starts with '" << first << "'";
+  }
+  EXPECT_GE(hits, 1);
+}
+
+TEST_F(Connections, ConcurrentLargeSetsBeyondThePoolAllComplete) {
+  // Eight clients send 6 MiB values at once into a pool with room for one
+  // such value per worker: the others must wait their turn (backpressure),
+  // not fail or deadlock.
+  server_.reset();
+  McguardOptions options;
+  options.pool_size = "20m";      // 10 MiB per worker, 2 workers: one 6 MiB value each
+  options.memory_limit = "256m";  // room for all eight: only the pool is short
+  start(options);
+  constexpr int kClients = 8;
+  constexpr size_t kSize = 6u << 20;
+  std::vector<Client> clients;
+  for (int i = 0; i < kClients; ++i) clients.push_back(connect());
+  std::vector<std::string> replies(kClients);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kClients; ++i) {
+    threads.emplace_back([&, i] {
+      const std::string request = "set p" + std::to_string(i) + " 0 0 " + std::to_string(kSize) +
+                                  "\r\n" + std::string(kSize, static_cast<char>('A' + i)) + "\r\n";
+      if (!clients[i].send(request, milliseconds(30000))) return;
+      replies[i] = clients[i].read_line(milliseconds(30000)).bytes;
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < kClients; ++i) EXPECT_EQ(replies[i], "STORED\r\n") << "client " << i;
+  for (int i = 0; i < kClients; ++i) {
+    const std::string key = "p" + std::to_string(i);
+    ASSERT_TRUE(clients[0].send("get " + key + "\r\n"));
+    std::optional<std::string> value = read_get_reply(clients[0], key);
+    ASSERT_TRUE(value.has_value()) << key;
+    EXPECT_TRUE(*value == std::string(kSize, static_cast<char>('A' + i))) << key;
   }
 }
 

@@ -1,5 +1,6 @@
 #include "differential.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
@@ -120,7 +121,7 @@ int count_noops(std::string_view request) {
 }
 
 std::string normalize_reply(std::string_view reply, std::map<std::string, int>& seen,
-                            std::string* format_errors) {
+                            std::string* format_errors, bool strip_number_padding) {
   std::string out;
   size_t pos = 0;
   while (pos < reply.size()) {
@@ -131,13 +132,34 @@ std::string normalize_reply(std::string_view reply, std::map<std::string, int>& 
     }
     std::string_view line = reply.substr(pos, eol - pos);
     pos = eol + 2;
-    out += normalize_line(line, seen, format_errors);
-    out += "\r\n";
-    if (auto data = data_block_length(line)) {
-      size_t take = std::min(reply.size() - pos, *data + 2);
-      out.append(reply.substr(pos, take));
-      pos += take;
+    std::string header = normalize_line(line, seen, format_errors);
+    auto data = data_block_length(line);
+    if (!data) {
+      out += header + "\r\n";
+      continue;
     }
+    const size_t take = std::min(reply.size() - pos, *data + 2);
+    std::string_view block = reply.substr(pos, take);
+    pos += take;
+    if (strip_number_padding && take == *data + 2) {
+      std::string_view value = block.substr(0, *data);
+      const size_t digits = value.find_first_not_of("0123456789");
+      if (digits != std::string_view::npos && digits > 0 &&
+          value.find_first_not_of(' ', digits) == std::string_view::npos) {
+        // "33   " -> "33", and the length in the header with it.
+        auto tokens = split_tokens(header);
+        const size_t length_index = tokens[0] == "VALUE" ? 3 : 1;
+        std::string rebuilt;
+        for (size_t i = 0; i < tokens.size(); ++i) {
+          if (i > 0) rebuilt += ' ';
+          rebuilt += i == length_index ? std::to_string(digits) : std::string(tokens[i]);
+        }
+        out += rebuilt + "\r\n" + std::string(value.substr(0, digits)) + "\r\n";
+        continue;
+      }
+    }
+    out += header + "\r\n";
+    out.append(block);
   }
   return out;
 }
@@ -220,8 +242,10 @@ Replies DifferentialTest::expect_same(const std::function<std::string(Side)>& re
                                       milliseconds timeout) {
   Replies replies = exchange(request, timeout);
   std::string format_errors;
-  const std::string reference = normalize_reply(replies.reference.bytes, reference_cas_, nullptr);
-  const std::string subject = normalize_reply(replies.subject.bytes, subject_cas_, &format_errors);
+  const std::string reference =
+      normalize_reply(replies.reference.bytes, reference_cas_, nullptr, strip_number_padding);
+  const std::string subject =
+      normalize_reply(replies.subject.bytes, subject_cas_, &format_errors, strip_number_padding);
   auto describe = [](const ReadResult& r) {
     std::string state = r.closed ? " [connection closed]" : "";
     if (r.timed_out) state += " [timed out before the final MN]";

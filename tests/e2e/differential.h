@@ -31,9 +31,12 @@ int count_noops(std::string_view request);
 
 // Replaces CAS unique values with stable ordinals recorded in `seen` and `me`
 // lines with a placeholder (appending a complaint to `format_errors` when an
-// `me` line does not look like "ME <key> <name>=<value>...").
+// `me` line does not look like "ME <key> <name>=<value>..."). With
+// `strip_number_padding`, a value of digits followed by spaces (what a decr
+// that shortens a number leaves when done in place) is shown without the
+// spaces, with the length adjusted.
 std::string normalize_reply(std::string_view reply, std::map<std::string, int>& seen,
-                            std::string* format_errors);
+                            std::string* format_errors, bool strip_number_padding = false);
 
 // Deterministic test bytes of length `n`: every byte value occurs, including
 // "\r\n" sequences, so a server that scans values for line ends is caught.
@@ -67,6 +70,11 @@ class DifferentialTest : public ::testing::Test {
   // When set, exchanges send the subject's request in pieces of the sizes it
   // returns (one send call each) instead of in one write.
   std::function<size_t()> subject_piece_size;
+  // memcached pads a decremented number with spaces when it rewrites the item
+  // in place, but writes a new, shorter item when a reply still references the
+  // old one: which of the two happens in a deep pipeline depends on timing, so
+  // tests with such pipelines compare numbers without the padding.
+  bool strip_number_padding = false;
 
   // The CAS unique the side reports for `key` (via gets); empty on a miss.
   std::string cas_of(Side side, std::string_view key);

@@ -51,6 +51,31 @@ TEST_F(Differential, FlushAllNoreplyWithDelay) {
   expect_same("set k 0 0 1\r\nx\r\nflush_all 100 noreply\r\nget k\r\n");
 }
 
+TEST_F(Differential, ItemsExpire) {
+  // A one-second TTL: present at once, gone within a few seconds, on both.
+  expect_same("set k 0 1 1\r\nx\r\nset forever 0 0 1\r\ny\r\nget k\r\n");
+  for (Side side : {Side::kReference, Side::kSubject}) {
+    SCOPED_TRACE(side == Side::kReference ? "memcached" : subject_name());
+    const auto deadline = Clock::now() + milliseconds(4000);
+    bool gone = false;
+    while (!gone && Clock::now() < deadline) {
+      Client& c = client(side);
+      ASSERT_TRUE(c.send("get k\r\n"));
+      ReadResult r = c.read_until(
+          [](std::string_view got) {
+            size_t at = got.find("END\r\n");
+            return at == std::string_view::npos ? 0 : at + 5;
+          },
+          milliseconds(2000));
+      ASSERT_FALSE(r.timed_out || r.closed) << escape(r.bytes);
+      gone = r.bytes == "END\r\n";
+      if (!gone) std::this_thread::sleep_for(milliseconds(50));  // polling interval
+    }
+    EXPECT_TRUE(gone) << "an item with a 1 s TTL was still there after 4 s";
+  }
+  expect_same("get k forever\r\nmg k v\r\ntouch k 10\r\n");
+}
+
 TEST_F(Differential, Verbosity) {
   expect_same("verbosity 1\r\nverbosity 0\r\nverbosity 0 noreply\r\n");
   expect_same("verbosity\r\n");

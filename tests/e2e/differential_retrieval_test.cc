@@ -43,6 +43,20 @@ TEST_F(Differential, LongMultiGetLine) {
   expect_same(get + "\r\n");  // a request line of about 3,300 bytes
 }
 
+TEST_F(Differential, VeryLongMultiGetLine) {
+  // 1,000 keys of 40 bytes: a 41 KB request line, far beyond any header limit
+  // that applies to other commands.
+  std::string sets;
+  std::string get = "get";
+  for (int i = 0; i < 1000; ++i) {
+    std::string key = "k" + std::string(35, 'x') + std::to_string(1000 + i);
+    if (i % 3 == 0) sets += "set " + key + " 0 0 1\r\nv\r\n";
+    get += " " + key;
+  }
+  expect_same(sets);
+  expect_same(get + "\r\n");
+}
+
 TEST_F(Differential, Delete) {
   expect_same(kThreeItems);
   expect_same("delete a\r\ndelete a\r\nget a b\r\n");

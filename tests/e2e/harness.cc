@@ -431,6 +431,15 @@ std::unique_ptr<ServerProcess> start_subject(std::string* error, const McguardOp
                                            "--log-level",      "warn"};
     argv.insert(argv.end(), rest.begin(), rest.end());
   }
+  // Lets a run repeat the suite under other settings (e.g. another I/O engine).
+  if (const char* extra = std::getenv("MCGUARD_E2E_EXTRA_ARGS")) {
+    std::string_view rest = extra;
+    while (!rest.empty()) {
+      const size_t space = rest.find(' ');
+      if (space != 0) argv.emplace_back(rest.substr(0, space));
+      rest.remove_prefix(space == std::string_view::npos ? rest.size() : space + 1);
+    }
+  }
   return ServerProcess::start(argv, error, SIGTERM);
 }
 

@@ -169,9 +169,10 @@ std::unique_ptr<ServerProcess> start_memcached(std::string* error,
                                                size_t item_size_max = kReferenceItemSizeMax,
                                                int max_connections = 4096);
 
-// The server under test: mcguard (MCGUARD_BINARY), or a second memcached when
-// the environment sets MCGUARD_E2E_SUBJECT=memcached, which checks the suite
-// itself against the reference.
+// The server under test: mcguard (MCGUARD_BINARY, or MCGUARD_E2E_BINARY from
+// the environment, with MCGUARD_E2E_EXTRA_ARGS appended), or a second memcached
+// when the environment sets MCGUARD_E2E_SUBJECT=memcached, which checks the
+// suite itself against the reference.
 std::unique_ptr<ServerProcess> start_subject(std::string* error,
                                              const McguardOptions& options = {});
 bool subject_is_memcached();

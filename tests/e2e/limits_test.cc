@@ -3,7 +3,9 @@
 // must match: the line memcached sends, the data swallowed, the connection
 // still usable, and the old value under the key gone as memcached does on a
 // failed set.
+#include <cstdio>
 #include <thread>
+#include <vector>
 
 #include "differential.h"
 
@@ -126,6 +128,57 @@ TEST_F(Limits, MaxValueSizeFitsAndOneMoreDoesNot) {
       c.read_until([](std::string_view got) { return reply_length_through_markers(got, 1); },
                    milliseconds(20000));
   EXPECT_EQ(r.bytes, "STORED\r\n" + std::string(kTooLarge) + "EN\r\nMN\r\n");
+}
+
+TEST_F(Limits, MemoryStaysWithinConfiguredBudget) {
+  // 160 MiB of values through a 16 MiB store: every set succeeds (the cache
+  // evicts), the newest values read back intact, and the process stays within
+  // store + pool plus a fixed allowance for code, stacks and connections.
+  if (subject_is_memcached()) GTEST_SKIP() << "mcguard's memory model only";
+  McguardOptions options;
+  options.memory_limit = "16m";
+  options.pool_size = "20m";  // the least that holds one 8 MiB value per worker
+  std::string error;
+  subject_.reset();
+  subject_ = start_subject(&error, options);
+  ASSERT_NE(subject_, nullptr) << error;
+  std::vector<Client> writers;
+  for (int i = 0; i < 2; ++i) {
+    auto c = Client::connect(subject_->port());
+    ASSERT_TRUE(c.has_value());
+    writers.push_back(std::move(*c));
+  }
+  constexpr int kValues = 160;
+  const std::string value = make_value(1u << 20, 3);
+  for (int batch = 0; batch < kValues / 8; ++batch) {
+    for (int w = 0; w < 2; ++w) {
+      std::string request;
+      for (int i = 0; i < 4; ++i) {
+        const int n = batch * 8 + w * 4 + i;
+        request += "set v" + std::to_string(n) + " 0 0 " + std::to_string(value.size()) + "\r\n" +
+                   value + "\r\n";
+      }
+      ASSERT_TRUE(writers[w].send(request, milliseconds(20000)));
+    }
+    for (int w = 0; w < 2; ++w) {
+      ReadResult r = writers[w].read_exactly(4 * 8, milliseconds(20000));
+      ASSERT_EQ(r.bytes, "STORED\r\nSTORED\r\nSTORED\r\nSTORED\r\n") << "batch " << batch;
+    }
+  }
+  const std::string last = "v" + std::to_string(kValues - 1);
+  ASSERT_TRUE(writers[0].send("get " + last + "\r\n"));
+  const std::string expected =
+      "VALUE " + last + " 0 " + std::to_string(value.size()) + "\r\n" + value + "\r\nEND\r\n";
+  EXPECT_TRUE(writers[0].read_exactly(expected.size()).bytes == expected)
+      << "the newest value did not read back intact";
+  const long rss = subject_->rss_kib().value_or(-1);
+  constexpr long kAllowanceKib = 24 * 1024;
+  const long budget_kib = (16 + 20) * 1024 + kAllowanceKib;
+  std::printf(
+      "[ INFO     ] mcguard VmRSS after %d MiB through a 16 MiB store: %ld KiB (budget %ld)\n",
+      kValues, rss, budget_kib);
+  EXPECT_GT(rss, 0);
+  EXPECT_LE(rss, budget_kib) << "store 16 MiB + pool 20 MiB + 24 MiB allowance";
 }
 
 }  // namespace
