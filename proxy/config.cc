@@ -50,24 +50,27 @@ void parse_listen(const std::string& text, Settings& settings) {
 po::options_description option_set() {
   po::options_description options("Options");
   // Sizes are strings so that k/m/g suffixes parse the same everywhere.
-  options.add_options()
-      ("help,h", "print this help and exit")
-      ("version", "print the version and exit")
-      ("config", po::value<std::string>(), "INI file with these options (command line wins)")
-      ("listen", po::value<std::string>(), "HOST:PORT to serve (default 127.0.0.1:11211)")
-      ("listen-host,l", po::value<std::string>(), "HOST to serve on (memcached's -l)")
-      ("port,p", po::value<unsigned>(), "PORT to serve on (memcached's -p)")
-      ("threads,t", po::value<unsigned>(), "worker threads (default: number of cores)")
-      ("max-connections,c", po::value<unsigned>(), "client connections held at once (default 10000)")
-      ("max-value-size,I", po::value<std::string>(), "largest value accepted (default 8m)")
-      ("memory-limit,m", po::value<std::string>(),
-       "embedded cache memory; a plain number is megabytes (default 64m)")
-      ("buffer-size", po::value<std::string>(), "size of one I/O buffer (default 64k)")
-      ("pool-size", po::value<std::string>(),
-       "I/O buffer memory of the whole process, split across workers (default 32m per worker)")
-      ("max-reply-backlog", po::value<std::string>(),
-       "unsent reply bytes per connection before it stops reading (default 4m)")
-      ("log-level", po::value<std::string>(), "trace, debug, info, warn, error or off (default info)");
+  options.add_options()("help,h", "print this help and exit")(
+      "version", "print the version and exit")("config", po::value<std::string>(),
+                                               "INI file with these options (command line wins)")(
+      "listen", po::value<std::string>(), "HOST:PORT to serve (default 127.0.0.1:11211)")(
+      "listen-host,l", po::value<std::string>(), "HOST to serve on (memcached's -l)")(
+      "port,p", po::value<unsigned>(), "PORT to serve on (memcached's -p)")(
+      "threads,t", po::value<unsigned>(), "worker threads (default: number of cores)")(
+      "max-connections,c", po::value<unsigned>(),
+      "client connections held at once (default 10000)")(
+      "max-value-size,I", po::value<std::string>(), "largest value accepted (default 8m)")(
+      "memory-limit,m", po::value<std::string>(),
+      "embedded cache memory; a plain number is megabytes (default 64m)")(
+      "buffer-size", po::value<std::string>(), "size of one I/O buffer (default 64k)")(
+      "pool-size", po::value<std::string>(),
+      "I/O buffer memory of the whole process, split across workers (default 32m per worker)")(
+      "max-reply-backlog", po::value<std::string>(),
+      "unsent reply bytes per connection before it stops reading (default 4m)")(
+      "pool-wait-timeout", po::value<std::string>(),
+      "how long a value waits for pool buffers before SERVER_ERROR out of memory (default 2s)")(
+      "log-level", po::value<std::string>(),
+      "trace, debug, info, warn, error or off (default info)");
   return options;
 }
 
@@ -98,6 +101,12 @@ void apply_options(const po::variables_map& vm, Settings& s) {
   if (vm.count("max-reply-backlog")) {
     s.max_reply_backlog =
         size_or_throw("max-reply-backlog", vm["max-reply-backlog"].as<std::string>(), 1);
+  }
+  if (vm.count("pool-wait-timeout")) {
+    auto text = vm["pool-wait-timeout"].as<std::string>();
+    auto ms = parse_duration_ms(text);
+    if (!ms) throw Failure{"invalid duration for --pool-wait-timeout: '" + text + "'"};
+    s.pool_wait_timeout_ms = *ms;
   }
   if (vm.count("log-level")) s.log_level = vm["log-level"].as<std::string>();
 }
@@ -136,10 +145,20 @@ std::optional<uint64_t> parse_byte_size(std::string_view text, uint64_t plain_un
   const char last = text.back();
   if (last < '0' || last > '9') {
     switch (last) {
-      case 'k': case 'K': unit = 1ull << 10; break;
-      case 'm': case 'M': unit = 1ull << 20; break;
-      case 'g': case 'G': unit = 1ull << 30; break;
-      default: return std::nullopt;
+      case 'k':
+      case 'K':
+        unit = 1ull << 10;
+        break;
+      case 'm':
+      case 'M':
+        unit = 1ull << 20;
+        break;
+      case 'g':
+      case 'G':
+        unit = 1ull << 30;
+        break;
+      default:
+        return std::nullopt;
     }
     text.remove_suffix(1);
   }
@@ -150,7 +169,28 @@ std::optional<uint64_t> parse_byte_size(std::string_view text, uint64_t plain_un
   return number * unit;
 }
 
-SettingsResult parse_settings(int argc, const char* const* argv, const std::string& default_config) {
+std::optional<int64_t> parse_duration_ms(std::string_view text) {
+  int64_t unit = 1000;
+  if (text.ends_with("ms")) {
+    unit = 1;
+    text.remove_suffix(2);
+  } else if (text.ends_with("s")) {
+    text.remove_suffix(1);
+  } else if (text.ends_with("m")) {
+    unit = 60000;
+    text.remove_suffix(1);
+  }
+  int64_t number = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || number < 0 ||
+      number > INT64_MAX / unit) {
+    return std::nullopt;
+  }
+  return number * unit;
+}
+
+SettingsResult parse_settings(int argc, const char* const* argv,
+                              const std::string& default_config) {
   SettingsResult result;
   po::options_description options = option_set();
   try {

@@ -20,6 +20,7 @@ struct Settings {
   uint32_t buffer_size = 64u << 10;
   uint64_t pool_size = 0;  // 0: 32 MiB per worker
   uint64_t max_reply_backlog = 4ull << 20;
+  int64_t pool_wait_timeout_ms = 2000;
   std::string config_path;
   std::string log_level = "info";
 
@@ -46,5 +47,8 @@ SettingsResult parse_settings(int argc, const char* const* argv, const std::stri
 // "64k", "8m", "1g", "123" -> bytes; plain numbers are multiplied by
 // `plain_unit` (memcached's -m counts megabytes). nullopt when malformed.
 std::optional<uint64_t> parse_byte_size(std::string_view text, uint64_t plain_unit = 1);
+
+// "2s", "500ms", "1m" (minutes), "3" (seconds) -> milliseconds; nullopt when malformed.
+std::optional<int64_t> parse_duration_ms(std::string_view text);
 
 }  // namespace mcguard

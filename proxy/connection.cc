@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "protocol/meta.h"
 #include "protocol/parser.h"
 #include "proxy/rejection_log.h"
 #include "proxy/version.h"
@@ -40,8 +41,8 @@ Connection::Connection(ConnectionContext& context, std::string peer)
       peer_(std::move(peer)),
       replies_(context.pool,
                chain_buffers_for(context.max_reply_backlog, context.pool.buffer_size()) + 2),
-      value_(context.pool, chain_buffers_for(context.max_value_size + 2, context.pool.buffer_size())) {
-}
+      value_(context.pool,
+             chain_buffers_for(context.max_value_size + 2, context.pool.buffer_size())) {}
 
 Connection::~Connection() {
   replies_.clear();
@@ -50,7 +51,7 @@ Connection::~Connection() {
 }
 
 bool Connection::wants_read() const {
-  return !close_now_ && !close_after_flush_ && !peer_closed_ &&
+  return !close_now_ && !close_after_flush_ && !peer_closed_ && !waiting_for_pool_ &&
          replies_.pending_bytes() <= context_.max_reply_backlog;
 }
 
@@ -195,8 +196,7 @@ bool Connection::begin_storage(size_t header_bytes) {
                                        context_.max_value_size);
     }
     if (!reply_suppressed(request_)) reply_text(kTooLarge);
-    // As memcached does: a failed set must not leave the old value readable.
-    if (request_.command == Command::kSet) context_.tier.unlink(request_.key);
+    unlink_rejected_key();
     receive_start_ += static_cast<uint32_t>(header_bytes);
     state_ = InputState::kSwallow;
     value_remaining_ = length + 2;
@@ -227,17 +227,26 @@ bool Connection::begin_storage(size_t header_bytes) {
   // Too large for the receive buffer: the value goes into a chain reserved
   // whole up front, so chains never hold the pool half-filled.
   if (!value_.reserve(length + 2)) {
+    // Backpressure: stop reading and wait for buffers, up to the timeout.
+    if (!waiting_for_pool_) {
+      waiting_for_pool_ = true;
+      wait_started_ms_ = context_.now_ms;
+    }
+    if (context_.now_ms - wait_started_ms_ < context_.pool_wait_timeout_ms) return false;
+    waiting_for_pool_ = false;
     context_.stats.rejected_no_memory.add();
     if (context_.rejection_log != nullptr) {
       context_.rejection_log->rejected("out of memory", peer_, request_.key, length,
                                        context_.max_value_size);
     }
     if (!reply_suppressed(request_)) reply_text(kOutOfMemory);
+    unlink_rejected_key();
     receive_start_ += static_cast<uint32_t>(header_bytes);
     state_ = InputState::kSwallow;
     value_remaining_ = length + 2;
     return true;
   }
+  waiting_for_pool_ = false;
   const uint32_t present = available - static_cast<uint32_t>(header_bytes);
   value_.append({context_.pool.data(receive_buffer_) + receive_start_ + header_bytes, present});
   receive_end_ = receive_start_ + static_cast<uint32_t>(header_bytes);
@@ -270,6 +279,21 @@ void Connection::execute(std::span<const iovec> value) {
 }
 
 void Connection::reply_text(std::string_view text) { replies_.append_text(text); }
+
+void Connection::unlink_rejected_key() {
+  // As memcached does: a failed set (or ms) must not leave the old value readable.
+  if (request_.command == Command::kSet) {
+    context_.tier.unlink(request_.key);
+  } else if (request_.command == Command::kMetaSet) {
+    if (!request_.meta.has('b')) {
+      context_.tier.unlink(request_.key);
+      return;
+    }
+    char decoded[kMaxKeyLength];
+    size_t length = base64_decode(request_.key, decoded);
+    if (length > 0) context_.tier.unlink({decoded, length});
+  }
+}
 
 void Connection::handle_local_command() {
   switch (request_.command) {

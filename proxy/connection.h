@@ -32,6 +32,8 @@ struct ConnectionContext {
   RejectionLog* rejection_log = nullptr;  // may be null (tests)
   uint64_t max_value_size = 8u << 20;
   size_t max_reply_backlog = 4u << 20;  // stop parsing while more than this is unsent
+  int64_t pool_wait_timeout_ms = 2000;  // a chain reservation waits this long for buffers
+  int64_t now_ms = 0;                   // monotonic time, set by the loop each turn
   // Appends the `stats` reply for `args` (owned by the server: it sees every worker).
   std::function<void(std::string_view args, ReplyQueue& reply)> render_stats;
 };
@@ -64,6 +66,11 @@ class Connection {
   void on_written(size_t n);
 
   bool wants_read() const;
+  // A value's chain could not be reserved: the connection stopped reading and
+  // waits for buffers. The loop calls retry_pool_wait() as buffers come back;
+  // past pool_wait_timeout_ms the request fails with SERVER_ERROR out of memory.
+  bool waiting_for_pool() const { return waiting_for_pool_; }
+  void retry_pool_wait() { process(); }
   bool wants_write() const { return !replies_.empty(); }
   // True once the connection should be closed (after its replies, if any, are sent
   // when close_after_flush; at once otherwise).
@@ -82,6 +89,7 @@ class Connection {
   void finish_value_from_chain();
   void execute(std::span<const iovec> value);
   void reply_text(std::string_view text);
+  void unlink_rejected_key();
   void handle_local_command();
   void discard(size_t n);
   void release_receive_buffer_if_empty();
@@ -94,15 +102,17 @@ class Connection {
   Request request_;    // the request being handled; borrows the receive buffer
 
   uint32_t receive_buffer_ = BufferPool::kNoBuffer;
-  uint32_t receive_start_ = 0;  // first unparsed byte
-  uint32_t receive_end_ = 0;    // one past the last received byte
-  uint32_t header_bytes_ = 0;   // kValue: header length at receive_start_
+  uint32_t receive_start_ = 0;    // first unparsed byte
+  uint32_t receive_end_ = 0;      // one past the last received byte
+  uint32_t header_bytes_ = 0;     // kValue: header length at receive_start_
   uint64_t value_remaining_ = 0;  // kValue: bytes still to arrive; kSwallow: to discard
 
   InputState state_ = InputState::kHeader;
   bool close_after_flush_ = false;
   bool close_now_ = false;
   bool peer_closed_ = false;
+  bool waiting_for_pool_ = false;
+  int64_t wait_started_ms_ = 0;
 };
 
 }  // namespace mcguard

@@ -27,9 +27,9 @@ std::string mebibytes(uint64_t bytes) {
 void log_start(const mcguard::Settings& s) {
   // Per connection: the Connection itself plus the index arrays of its value
   // and reply chains; no buffers while idle.
-  const uint64_t per_connection =
-      sizeof(mcguard::Connection) + 4ull * (s.buffers_per_max_value() + 2) +
-      4ull * (s.max_reply_backlog / s.buffer_size + 3) + 64;
+  const uint64_t per_connection = sizeof(mcguard::Connection) +
+                                  4ull * (s.buffers_per_max_value() + 2) +
+                                  4ull * (s.max_reply_backlog / s.buffer_size + 3) + 64;
   const uint64_t pool = uint64_t{s.buffers_per_worker()} * s.buffer_size * s.threads;
   const uint64_t connections = per_connection * s.max_connections;
   spdlog::info("mcguard {} listening on {}:{}; io engine epoll; tier embedded; {} workers",

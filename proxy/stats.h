@@ -10,8 +10,12 @@ namespace mcguard {
 
 class Counter {
  public:
-  void add(uint64_t n = 1) { value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
-  void sub(uint64_t n = 1) { value_.store(value_.load(std::memory_order_relaxed) - n, std::memory_order_relaxed); }
+  void add(uint64_t n = 1) {
+    value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  void sub(uint64_t n = 1) {
+    value_.store(value_.load(std::memory_order_relaxed) - n, std::memory_order_relaxed);
+  }
   uint64_t get() const { return value_.load(std::memory_order_relaxed); }
 
  private:
@@ -27,10 +31,10 @@ struct WorkerStats {
   Counter bytes_read;
   Counter bytes_written;
   Counter requests;
-  Counter rejected_too_large;    // storage commands over max-value-size
-  Counter rejected_no_memory;    // storage commands the pool could not hold
-  Counter protocol_errors;       // ERROR / CLIENT_ERROR replies and closes for bad input
-  Counter closed_for_pool;       // connections closed because a reply could not be buffered
+  Counter rejected_too_large;  // storage commands over max-value-size
+  Counter rejected_no_memory;  // storage commands the pool could not hold
+  Counter protocol_errors;     // ERROR / CLIENT_ERROR replies and closes for bad input
+  Counter closed_for_pool;     // connections closed because a reply could not be buffered
 };
 
 }  // namespace mcguard

@@ -5,8 +5,15 @@ namespace mcguard {
 Worker::Worker(const Settings& settings, int listen_fd, EmbeddedTier& tier, LoopLimits limits,
                std::function<void(std::string_view, ReplyQueue&)> render_stats)
     : pool_(settings.buffers_per_worker(), settings.buffer_size),
-      context_{pool_, tier, stats_, &rejection_log_, settings.max_value_size,
-               settings.max_reply_backlog, std::move(render_stats)},
+      context_{pool_,
+               tier,
+               stats_,
+               &rejection_log_,
+               settings.max_value_size,
+               settings.max_reply_backlog,
+               settings.pool_wait_timeout_ms,
+               0,
+               std::move(render_stats)},
       loop_(listen_fd, context_, limits) {}
 
 Worker::~Worker() {

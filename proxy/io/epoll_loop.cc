@@ -20,7 +20,13 @@ namespace {
 
 constexpr int kMaxEvents = 256;
 constexpr int kReadsPerEvent = 16;  // fairness: one busy client cannot hold the loop
-constexpr int kStarvedRetryMs = 5;
+constexpr int kParkedRetryMs = 5;
+
+int64_t monotonic_ms() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+  return int64_t{now.tv_sec} * 1000 + now.tv_nsec / 1000000;
+}
 
 std::string peer_name(const sockaddr_storage& address) {
   char host[INET6_ADDRSTRLEN] = "?";
@@ -76,8 +82,9 @@ void EpollLoop::stop() {
 void EpollLoop::run() {
   epoll_event events[kMaxEvents];
   while (!stopping_.load(std::memory_order_relaxed)) {
-    int timeout = starved_.empty() ? -1 : kStarvedRetryMs;
+    int timeout = parked_.empty() ? -1 : kParkedRetryMs;
     int count = epoll_wait(epoll_fd_, events, kMaxEvents, timeout);
+    context_.now_ms = monotonic_ms();
     if (count < 0) {
       if (errno == EINTR) continue;
       spdlog::error("epoll_wait: {}", std::strerror(errno));
@@ -93,7 +100,7 @@ void EpollLoop::run() {
         on_event(fd, events[i].events);
       }
     }
-    if (!starved_.empty()) retry_starved();
+    if (!parked_.empty()) retry_parked();
   }
 }
 
@@ -137,7 +144,7 @@ void EpollLoop::accept_one(int fd, const void* address) {
   slot.connection = std::make_unique<Connection>(
       context_, peer_name(*static_cast<const sockaddr_storage*>(address)));
   slot.events = EPOLLIN | EPOLLRDHUP;
-  slot.starved = false;
+  slot.parked = false;
   epoll_event event{};
   event.events = slot.events;
   event.data.fd = fd;
@@ -155,7 +162,15 @@ void EpollLoop::on_event(int fd, uint32_t events) {
     close_connection(fd);
     return;
   }
+  park_if_waiting(fd, slot);
   update_interest(fd, slot);
+}
+
+void EpollLoop::park_if_waiting(int fd, Slot& slot) {
+  if (slot.connection->waiting_for_pool() && !slot.parked) {
+    slot.parked = true;
+    parked_.push_back(fd);
+  }
 }
 
 void EpollLoop::read_from(int fd, Slot& slot) {
@@ -164,10 +179,10 @@ void EpollLoop::read_from(int fd, Slot& slot) {
     iovec targets[64];
     size_t count = connection.read_targets(targets, 64);
     if (count == 0) {
-      if (connection.wants_read() && !connection.should_close() && !slot.starved) {
+      if (connection.wants_read() && !connection.should_close() && !slot.parked) {
         // No pool buffer to read into: park until buffers come back.
-        slot.starved = true;
-        starved_.push_back(fd);
+        slot.parked = true;
+        parked_.push_back(fd);
       }
       return;
     }
@@ -216,7 +231,7 @@ void EpollLoop::write_to(int fd, Slot& slot) {
 void EpollLoop::update_interest(int fd, Slot& slot) {
   if (!slot.connection) return;
   uint32_t wanted = EPOLLRDHUP;
-  if (slot.connection->wants_read() && !slot.starved) wanted |= EPOLLIN;
+  if (slot.connection->wants_read() && !slot.parked) wanted |= EPOLLIN;
   if (slot.connection->wants_write()) wanted |= EPOLLOUT;
   if (wanted == slot.events) return;
   epoll_event event{};
@@ -233,20 +248,28 @@ void EpollLoop::close_connection(int fd) {
   close(fd);
   slot.connection.reset();
   slot.events = 0;
-  slot.starved = false;
+  slot.parked = false;
   limits_.open_connections->fetch_sub(1);
   context_.stats.curr_connections.sub();
 }
 
-void EpollLoop::retry_starved() {
-  if (context_.pool.available() == 0) return;
-  std::vector<int> waiting;
-  waiting.swap(starved_);
-  for (int fd : waiting) {
+void EpollLoop::retry_parked() {
+  // Oldest first, so buffers coming back go to the connection that waited longest.
+  retrying_.clear();
+  retrying_.swap(parked_);
+  for (int fd : retrying_) {
     if (static_cast<size_t>(fd) >= slots_.size() || !slots_[fd].connection) continue;
     Slot& slot = slots_[fd];
-    slot.starved = false;
-    on_event(fd, EPOLLIN);
+    slot.parked = false;
+    if (slot.connection->waiting_for_pool()) {
+      slot.connection->retry_pool_wait();
+      on_event(fd, 0);
+    } else if (context_.pool.available() > 0) {
+      on_event(fd, EPOLLIN);
+    } else {
+      slot.parked = true;
+      parked_.push_back(fd);
+    }
   }
 }
 

@@ -34,8 +34,8 @@ class EpollLoop {
  private:
   struct Slot {
     std::unique_ptr<Connection> connection;
-    uint32_t events = 0;      // what epoll watches now
-    bool starved = false;     // waiting for a pool buffer to read into
+    uint32_t events = 0;  // what epoll watches now
+    bool parked = false;  // waiting for pool buffers (to read into, or for a chain)
   };
 
   void accept_all();
@@ -45,7 +45,8 @@ class EpollLoop {
   void write_to(int fd, Slot& slot);
   void update_interest(int fd, Slot& slot);
   void close_connection(int fd);
-  void retry_starved();
+  void park_if_waiting(int fd, Slot& slot);
+  void retry_parked();
 
   int listen_fd_;
   int epoll_fd_ = -1;
@@ -54,7 +55,8 @@ class EpollLoop {
   ConnectionContext& context_;
   LoopLimits limits_;
   std::vector<Slot> slots_;  // by file descriptor
-  std::vector<int> starved_;
+  std::vector<int> parked_;  // in the order they started waiting
+  std::vector<int> retrying_;
   std::atomic<bool> stopping_{false};
 };
 

@@ -21,9 +21,9 @@ EmbeddedConfig tier_config() {
 class ConnectionTest : public ::testing::Test {
  protected:
   ConnectionTest()
-      : pool_(256, kBufferSize),
-        tier_(tier_config()),
-        context_{pool_, tier_, stats_, nullptr, 100000, 1u << 20, nullptr} {}
+      : pool_(256, kBufferSize), tier_(tier_config()), context_{pool_,   tier_,  stats_,
+                                                                nullptr, 100000, 1u << 20,
+                                                                2000,    0,      nullptr} {}
 
   // Feeds `input` in pieces of `step` bytes and returns every reply byte.
   std::string exchange(Connection& connection, const std::string& input, size_t step) {
