@@ -24,7 +24,7 @@ struct EmbeddedConfig {
   size_t max_value_size = 8u << 20;  // largest value the tier must be able to hold
   uint32_t shards = 16;              // lock stripes (power of two)
   // Seconds since the Unix epoch; tests substitute their own clock.
-  std::function<int64_t()> clock;    // empty: the real clock
+  std::function<int64_t()> clock;  // empty: the real clock
 };
 
 // Counters memcached's `stats` reports for its cache; all monotonic except the
@@ -34,6 +34,8 @@ struct EmbeddedStats {
   uint64_t total_items = 0;
   uint64_t bytes = 0;  // bytes of item memory in use
   uint64_t evictions = 0;
+  uint64_t evicted_unfetched = 0;  // evicted before anyone read them
+  uint64_t reclaimed = 0;          // expired or flushed items whose memory was reused
   uint64_t expired_unfetched = 0;
   uint64_t get_hits = 0, get_misses = 0, get_expired = 0, get_flushed = 0;
   uint64_t cmd_get = 0, cmd_set = 0, cmd_touch = 0, cmd_flush = 0;
