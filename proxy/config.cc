@@ -108,6 +108,41 @@ void apply_options(const po::variables_map& vm, Settings& s) {
     if (!ms) throw Failure{"invalid duration for --pool-wait-timeout: '" + text + "'"};
     s.pool_wait_timeout_ms = *ms;
   }
+  if (vm.count("upstream")) {
+    for (const std::string& text : vm["upstream"].as<std::vector<std::string>>()) {
+      auto address = parse_upstream(text);
+      if (!address) throw Failure{"--upstream wants HOST:PORT[:WEIGHT], got '" + text + "'"};
+      s.upstreams.push_back(*address);
+    }
+  }
+  if (vm.count("upstream-connections")) {
+    s.upstream_connections = vm["upstream-connections"].as<unsigned>();
+    if (s.upstream_connections == 0 || s.upstream_connections > 64) {
+      throw Failure{"--upstream-connections must be 1..64"};
+    }
+  }
+  for (auto [name, target] : {std::pair{"upstream-timeout", &s.upstream_timeout_ms},
+                              std::pair{"upstream-retry", &s.upstream_retry_ms}}) {
+    if (!vm.count(name)) continue;
+    auto text = vm[name].as<std::string>();
+    auto ms = parse_duration_ms(text);
+    if (!ms || *ms == 0)
+      throw Failure{std::string("invalid duration for --") + name + ": '" + text + "'"};
+    *target = *ms;
+  }
+  if (vm.count("upstream-failure-limit")) {
+    s.upstream_failure_limit = std::max(1u, vm["upstream-failure-limit"].as<unsigned>());
+  }
+  if (vm.count("upstream-failover")) s.upstream_failover = vm["upstream-failover"].as<bool>();
+  if (vm.count("upstream-max-pending")) {
+    s.upstream_max_pending = vm["upstream-max-pending"].as<unsigned>();
+    if (s.upstream_max_pending < 16) throw Failure{"--upstream-max-pending must be at least 16"};
+  }
+  if (vm.count("on-reject")) {
+    auto mode = vm["on-reject"].as<std::string>();
+    if (mode != "delete" && mode != "keep") throw Failure{"--on-reject must be delete or keep"};
+    s.delete_on_reject = mode == "delete";
+  }
   if (vm.count("log-level")) s.log_level = vm["log-level"].as<std::string>();
 }
 
@@ -117,7 +152,7 @@ void validate(Settings& s) {
   if (s.max_connections == 0) throw Failure{"--max-connections must be at least 1"};
   if (s.max_value_size == 0) throw Failure{"--max-value-size must be at least 1 byte"};
   if (s.memory_limit < (1u << 20)) throw Failure{"--memory-limit must be at least 1m"};
-  if (s.max_value_size + 1024 > s.memory_limit) {
+  if (s.upstreams.empty() && s.max_value_size + 1024 > s.memory_limit) {
     throw Failure{"--memory-limit must exceed --max-value-size so one value fits"};
   }
   if (s.pool_size == 0) s.pool_size = kDefaultPoolPerWorker * s.threads;

@@ -7,6 +7,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "proxy/tier/ketama.h"
 
 namespace mcguard {
 
@@ -21,6 +24,16 @@ struct Settings {
   uint64_t pool_size = 0;  // 0: 32 MiB per worker
   uint64_t max_reply_backlog = 4ull << 20;
   int64_t pool_wait_timeout_ms = 2000;
+  // Upstream tier (empty: the embedded tier serves).
+  std::vector<UpstreamAddress> upstreams;
+  uint32_t upstream_connections = 1;
+  int64_t upstream_timeout_ms = 1000;
+  uint32_t upstream_failure_limit = 3;
+  bool upstream_failover = false;
+  int64_t upstream_retry_ms = 1000;
+  uint32_t upstream_max_pending = 4096;  // replies awaited per worker
+  bool delete_on_reject = true;
+
   std::string config_path;
   std::string log_level = "info";
 

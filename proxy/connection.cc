@@ -36,13 +36,16 @@ bool is_local(Command command) {
 
 }  // namespace
 
-Connection::Connection(ConnectionContext& context, std::string peer)
+Connection::Connection(ConnectionContext& context, std::string peer, int id)
     : context_(context),
       peer_(std::move(peer)),
       replies_(context.pool,
                chain_buffers_for(context.max_reply_backlog, context.pool.buffer_size()) + 2),
       value_(context.pool,
-             chain_buffers_for(context.max_value_size + 2, context.pool.buffer_size())) {}
+             chain_buffers_for(context.max_value_size + 2, context.pool.buffer_size())) {
+  replies_.set_pending_pool(context.pending_replies);
+  replies_.set_owner_id(id);
+}
 
 Connection::~Connection() {
   replies_.clear();
@@ -52,7 +55,7 @@ Connection::~Connection() {
 
 bool Connection::wants_read() const {
   return !close_now_ && !close_after_flush_ && !peer_closed_ && !waiting_for_pool_ &&
-         replies_.pending_bytes() <= context_.max_reply_backlog;
+         !waiting_for_tier_ && replies_.pending_bytes() <= context_.max_reply_backlog;
 }
 
 bool Connection::idle() const {
@@ -131,8 +134,7 @@ void Connection::process() {
   while (!close_now_ && !close_after_flush_ &&
          replies_.pending_bytes() <= context_.max_reply_backlog) {
     if (state_ == InputState::kValue) {
-      if (value_remaining_ > 0) break;
-      finish_value_from_chain();
+      if (value_remaining_ > 0 || !finish_value_from_chain()) break;
     } else if (state_ == InputState::kSwallow) {
       uint64_t take = std::min<uint64_t>(receive_end_ - receive_start_, value_remaining_);
       receive_start_ += static_cast<uint32_t>(take);
@@ -181,6 +183,7 @@ bool Connection::process_one() {
   if (is_local(request_.command)) {
     handle_local_command();
   } else {
+    if (!tier_ready()) return false;  // parsed again when the tier has room
     execute({});
   }
   receive_start_ += static_cast<uint32_t>(result.consumed);
@@ -206,6 +209,7 @@ bool Connection::begin_storage(size_t header_bytes) {
   const uint64_t total = header_bytes + length + 2;
   const uint32_t available = receive_end_ - receive_start_;
   if (available >= total) {
+    if (!tier_ready()) return false;
     const char* value = context_.pool.data(receive_buffer_) + receive_start_ + header_bytes;
     if (value[length] != '\r' || value[length + 1] != '\n') {
       context_.stats.protocol_errors.add();
@@ -256,7 +260,13 @@ bool Connection::begin_storage(size_t header_bytes) {
   return true;
 }
 
-void Connection::finish_value_from_chain() {
+bool Connection::tier_ready() {
+  waiting_for_tier_ = !context_.tier.can_accept(request_);
+  return !waiting_for_tier_;
+}
+
+bool Connection::finish_value_from_chain() {
+  if (!tier_ready()) return false;
   const uint64_t length = request_.value_length;
   char terminator[2];
   value_.copy_out(length, {terminator, 2});
@@ -272,6 +282,7 @@ void Connection::finish_value_from_chain() {
   receive_start_ += header_bytes_;
   header_bytes_ = 0;
   state_ = InputState::kHeader;
+  return true;
 }
 
 void Connection::execute(std::span<const iovec> value) {
@@ -283,15 +294,15 @@ void Connection::reply_text(std::string_view text) { replies_.append_text(text);
 void Connection::unlink_rejected_key() {
   // As memcached does: a failed set (or ms) must not leave the old value readable.
   if (request_.command == Command::kSet) {
-    context_.tier.unlink(request_.key);
+    context_.tier.remove_stale(request_.key);
   } else if (request_.command == Command::kMetaSet) {
     if (!request_.meta.has('b')) {
-      context_.tier.unlink(request_.key);
+      context_.tier.remove_stale(request_.key);
       return;
     }
     char decoded[kMaxKeyLength];
     size_t length = base64_decode(request_.key, decoded);
-    if (length > 0) context_.tier.unlink({decoded, length});
+    if (length > 0) context_.tier.remove_stale({decoded, length});
   }
 }
 

@@ -16,9 +16,10 @@
 #include "pool/buffer_chain.h"
 #include "pool/buffer_pool.h"
 #include "protocol/request.h"
+#include "proxy/pending_reply.h"
 #include "proxy/reply_queue.h"
 #include "proxy/stats.h"
-#include "proxy/tier/embedded.h"
+#include "proxy/tier/tier.h"
 
 namespace mcguard {
 
@@ -27,9 +28,10 @@ class RejectionLog;
 // What every connection of one worker shares.
 struct ConnectionContext {
   BufferPool& pool;
-  EmbeddedTier& tier;
+  Tier& tier;
   WorkerStats& stats;
-  RejectionLog* rejection_log = nullptr;  // may be null (tests)
+  RejectionLog* rejection_log = nullptr;        // may be null (tests)
+  PendingReplyPool* pending_replies = nullptr;  // upstream tier only
   uint64_t max_value_size = 8u << 20;
   size_t max_reply_backlog = 4u << 20;  // stop parsing while more than this is unsent
   int64_t pool_wait_timeout_ms = 2000;  // a chain reservation waits this long for buffers
@@ -40,7 +42,9 @@ struct ConnectionContext {
 
 class Connection {
  public:
-  Connection(ConnectionContext& context, std::string peer);
+  // `id` names the connection to whoever completes its pending replies (the loop
+  // uses its socket).
+  Connection(ConnectionContext& context, std::string peer, int id = -1);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -69,7 +73,8 @@ class Connection {
   // A value's chain could not be reserved: the connection stopped reading and
   // waits for buffers. The loop calls retry_pool_wait() as buffers come back;
   // past pool_wait_timeout_ms the request fails with SERVER_ERROR out of memory.
-  bool waiting_for_pool() const { return waiting_for_pool_; }
+  // Waiting on the tier (no room to track another reply) parks it the same way.
+  bool waiting_for_pool() const { return waiting_for_pool_ || waiting_for_tier_; }
   void retry_pool_wait() { process(); }
   bool wants_write() const { return !replies_.empty(); }
   // True once the connection should be closed (after its replies, if any, are sent
@@ -86,7 +91,8 @@ class Connection {
   void process();
   bool process_one();
   bool begin_storage(size_t header_bytes);
-  void finish_value_from_chain();
+  bool finish_value_from_chain();
+  bool tier_ready();
   void execute(std::span<const iovec> value);
   void reply_text(std::string_view text);
   void unlink_rejected_key();
@@ -112,6 +118,7 @@ class Connection {
   bool close_now_ = false;
   bool peer_closed_ = false;
   bool waiting_for_pool_ = false;
+  bool waiting_for_tier_ = false;
   int64_t wait_started_ms_ = 0;
 };
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "pool/buffer_chain.h"
+#include "proxy/pending_reply.h"
 #include "proxy/tier/item_ref.h"
 
 namespace mcguard {
@@ -25,6 +26,19 @@ class ReplyQueue {
   bool append_text(std::string_view text);
   // Queues an item's whole value by reference.
   void append_value(ItemRef item);
+  // Queues a reply an upstream fills later (a slot of a PendingReply group).
+  // Nothing after it is sent before its group is complete.
+  void append_pending(PendingReply* slot);
+  // A group this queue holds became complete with `bytes` bytes to send.
+  void pending_completed(size_t bytes);
+  // Where sent or abandoned pending slots go back to (the worker's pool).
+  void set_pending_pool(PendingReplyPool* pool) { pending_pool_ = pool; }
+  // Identifies the client (its socket) to whoever completes a pending reply.
+  void set_owner_id(int id) { owner_id_ = id; }
+  int owner_id() const { return owner_id_; }
+  // True when the next bytes owed can be sent now (not waiting on an upstream).
+  bool sendable() const;
+
   // Bytes of text that can be appended without acquiring a new buffer.
   size_t text_spare() const { return text_.spare(); }
 
@@ -39,25 +53,32 @@ class ReplyQueue {
   // connection must be closed rather than answer out of step. From then on
   // appends are refused (bytes queued before stay sendable) until clear().
   bool overflowed() const { return overflowed_; }
-  bool empty() const { return pending_bytes_ == 0; }
+  // Nothing is owed: no bytes queued and no reply awaited.
+  bool empty() const { return segments_head_ == segments_.size(); }
+  // Bytes known and not yet sent (awaited replies count once complete).
   size_t pending_bytes() const { return pending_bytes_; }
 
  private:
   struct Segment {
-    size_t text_bytes = 0;  // text from the chain before the value
-    ItemRef value;          // may be empty
-    size_t value_sent = 0;  // value bytes already written
+    size_t text_bytes = 0;            // text from the chain before the value
+    ItemRef value;                    // may be empty
+    size_t value_sent = 0;            // value (or pending reply) bytes already written
+    PendingReply* pending = nullptr;  // instead of a value
   };
 
   // Appends an empty segment, first sliding the live ones to the front when
   // the vector is full, so a queue that never drains does not keep growing.
   void push_segment();
+  // Pops finished segments at the front (sent, or complete replies with no bytes).
+  void drop_finished_front();
 
   BufferChain text_;
   std::vector<Segment> segments_;  // front at segments_head_; capacity is kept
   size_t segments_head_ = 0;
   size_t pending_bytes_ = 0;
   bool overflowed_ = false;
+  PendingReplyPool* pending_pool_ = nullptr;
+  int owner_id_ = -1;
 };
 
 }  // namespace mcguard

@@ -79,15 +79,17 @@ int open_listener(const std::string& host, uint16_t port) {
 
 Server::Server(const Settings& settings) : settings_(settings) {
   raise_file_limit(settings_.max_connections, settings_.threads);
-  EmbeddedConfig tier_config;
-  tier_config.memory_limit = settings_.memory_limit;
-  tier_config.max_value_size = settings_.max_value_size;
-  tier_ = std::make_unique<EmbeddedTier>(tier_config);
+  if (settings_.upstreams.empty()) {
+    EmbeddedConfig tier_config;
+    tier_config.memory_limit = settings_.memory_limit;
+    tier_config.max_value_size = settings_.max_value_size;
+    tier_ = std::make_unique<EmbeddedTier>(tier_config);
+  }
   LoopLimits limits{&open_connections_, settings_.max_connections};
   for (uint32_t i = 0; i < settings_.threads; ++i) {
     int fd = open_listener(settings_.listen_host, settings_.listen_port);
     workers_.push_back(std::make_unique<Worker>(
-        settings_, fd, *tier_, limits,
+        settings_, fd, tier_.get(), limits,
         [this](std::string_view args, ReplyQueue& reply) { render_stats(args, reply); }));
   }
   started_ = ::time(nullptr);
@@ -138,7 +140,7 @@ void Server::render_stats(std::string_view args, ReplyQueue& reply) const {
     pool_high_water += worker->pool().high_water();
     pool_failed += worker->pool().failed_acquires();
   }
-  const EmbeddedStats tier = tier_->stats();
+  const EmbeddedStats tier = tier_ ? tier_->stats() : EmbeddedStats{};
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   char rusage_text[2][32];

@@ -1,24 +1,44 @@
 #include "proxy/worker.h"
 
+#include "proxy/tier/embedded_adapter.h"
+
 namespace mcguard {
 
-Worker::Worker(const Settings& settings, int listen_fd, EmbeddedTier& tier, LoopLimits limits,
+Worker::Worker(const Settings& settings, int listen_fd, EmbeddedTier* embedded, LoopLimits limits,
                std::function<void(std::string_view, ReplyQueue&)> render_stats)
-    : pool_(settings.buffers_per_worker(), settings.buffer_size),
-      context_{pool_,
-               tier,
-               stats_,
-               &rejection_log_,
-               settings.max_value_size,
-               settings.max_reply_backlog,
-               settings.pool_wait_timeout_ms,
-               0,
-               std::move(render_stats)},
-      loop_(listen_fd, context_, limits) {}
+    : pool_(settings.buffers_per_worker(), settings.buffer_size), loop_(listen_fd, limits) {
+  if (settings.upstreams.empty()) {
+    tier_ = std::make_unique<EmbeddedTierAdapter>(*embedded);
+  } else {
+    upstream_settings_.timeout_ms = settings.upstream_timeout_ms;
+    upstream_settings_.failure_limit = settings.upstream_failure_limit;
+    upstream_settings_.failover = settings.upstream_failover;
+    upstream_settings_.retry_ms = settings.upstream_retry_ms;
+    upstream_settings_.connections = settings.upstream_connections;
+    upstream_settings_.max_value_size = settings.max_value_size;
+    upstream_settings_.delete_on_reject = settings.delete_on_reject;
+    // A reply slot may hold one max-size value with its VALUE line.
+    const uint32_t slot_buffers =
+        static_cast<uint32_t>((settings.max_value_size + 512) / settings.buffer_size + 2);
+    pending_replies_ =
+        std::make_unique<PendingReplyPool>(pool_, settings.upstream_max_pending, slot_buffers);
+    auto upstream = std::make_unique<UpstreamTier>(settings.upstreams, upstream_settings_, pool_,
+                                                   loop_, *pending_replies_);
+    upstream_ = upstream.get();
+    tier_ = std::move(upstream);
+    loop_.set_turn_hook(this);
+  }
+  context_ = std::make_unique<ConnectionContext>(ConnectionContext{
+      pool_, *tier_, stats_, &rejection_log_, pending_replies_.get(), settings.max_value_size,
+      settings.max_reply_backlog, settings.pool_wait_timeout_ms, 0, std::move(render_stats)});
+  loop_.set_context(context_.get());
+}
 
 Worker::~Worker() {
   stop();
   join();
+  // Clients first: they hand their pending replies back before the tier goes.
+  loop_.close_all();
 }
 
 void Worker::start() {
@@ -30,5 +50,12 @@ void Worker::stop() { loop_.stop(); }
 void Worker::join() {
   if (thread_.joinable()) thread_.join();
 }
+
+void Worker::end_of_turn(int64_t now_ms) {
+  upstream_->check_timeouts(now_ms);
+  upstream_->flush();
+}
+
+int64_t Worker::next_deadline_ms() const { return upstream_->next_deadline_ms(); }
 
 }  // namespace mcguard

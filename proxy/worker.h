@@ -1,6 +1,7 @@
-// Worker: one thread with its own buffer pool, counters and event loop, and
-// its own listening socket (SO_REUSEPORT), so workers share nothing on the
-// request path but the embedded tier.
+// Worker: one thread with its own buffer pool, counters, event loop and
+// listening socket (SO_REUSEPORT), so workers share nothing on the request path
+// but the embedded tier. In upstream mode each worker also has its own
+// upstream connections and pending-reply slots.
 #pragma once
 
 #include <memory>
@@ -10,18 +11,22 @@
 #include "proxy/config.h"
 #include "proxy/connection.h"
 #include "proxy/io/epoll_loop.h"
+#include "proxy/pending_reply.h"
 #include "proxy/rejection_log.h"
 #include "proxy/stats.h"
+#include "proxy/tier/embedded.h"
+#include "proxy/upstream/upstream_tier.h"
 
 namespace mcguard {
 
-class Worker {
+class Worker final : private TurnHook {
  public:
   // Takes ownership of listen_fd. Allocates the pool now, so a start-up that
-  // cannot get its memory fails before serving anything.
-  Worker(const Settings& settings, int listen_fd, EmbeddedTier& tier, LoopLimits limits,
+  // cannot get its memory fails before serving anything. `embedded` is used
+  // when settings name no upstream.
+  Worker(const Settings& settings, int listen_fd, EmbeddedTier* embedded, LoopLimits limits,
          std::function<void(std::string_view, ReplyQueue&)> render_stats);
-  ~Worker();
+  ~Worker() override;
 
   void start();
   void stop();  // from any thread; returns at once
@@ -29,13 +34,22 @@ class Worker {
 
   const WorkerStats& stats() const { return stats_; }
   const BufferPool& pool() const { return pool_; }
+  // Null in embedded mode.
+  const UpstreamTier* upstream() const { return upstream_; }
 
  private:
+  void end_of_turn(int64_t now_ms) override;
+  int64_t next_deadline_ms() const override;
+
   BufferPool pool_;
   WorkerStats stats_;
   RejectionLog rejection_log_;
-  ConnectionContext context_;
   EpollLoop loop_;
+  std::unique_ptr<PendingReplyPool> pending_replies_;
+  std::unique_ptr<Tier> tier_;
+  UpstreamTier* upstream_ = nullptr;
+  UpstreamSettings upstream_settings_;
+  std::unique_ptr<ConnectionContext> context_;
   std::thread thread_;
 };
 

@@ -48,8 +48,8 @@ std::string peer_name(const sockaddr_storage& address) {
 
 }  // namespace
 
-EpollLoop::EpollLoop(int listen_fd, ConnectionContext& context, LoopLimits limits)
-    : listen_fd_(listen_fd), context_(context), limits_(limits) {
+EpollLoop::EpollLoop(int listen_fd, LoopLimits limits)
+    : listen_fd_(listen_fd), limits_(limits), now_ms_(monotonic_ms()) {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -64,10 +64,14 @@ EpollLoop::EpollLoop(int listen_fd, ConnectionContext& context, LoopLimits limit
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &event);
 }
 
-EpollLoop::~EpollLoop() {
+void EpollLoop::close_all() {
   for (size_t fd = 0; fd < slots_.size(); ++fd) {
     if (slots_[fd].connection) close_connection(static_cast<int>(fd));
   }
+}
+
+EpollLoop::~EpollLoop() {
+  close_all();
   for (int fd : {listen_fd_, epoll_fd_, wake_fd_, spare_fd_}) {
     if (fd >= 0) close(fd);
   }
@@ -82,9 +86,9 @@ void EpollLoop::stop() {
 void EpollLoop::run() {
   epoll_event events[kMaxEvents];
   while (!stopping_.load(std::memory_order_relaxed)) {
-    int timeout = parked_.empty() ? -1 : kParkedRetryMs;
-    int count = epoll_wait(epoll_fd_, events, kMaxEvents, timeout);
-    context_.now_ms = monotonic_ms();
+    int count = epoll_wait(epoll_fd_, events, kMaxEvents, wait_timeout_ms());
+    now_ms_ = monotonic_ms();
+    context_->now_ms = now_ms_;
     if (count < 0) {
       if (errno == EINTR) continue;
       spdlog::error("epoll_wait: {}", std::strerror(errno));
@@ -96,12 +100,59 @@ void EpollLoop::run() {
         accept_all();
       } else if (fd == wake_fd_) {
         return;
+      } else if (static_cast<size_t>(fd) < slots_.size() && slots_[fd].handler != nullptr) {
+        IoHandler* handler = slots_[fd].handler;
+        if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) handler->on_readable();
+        // The read may have closed it (it unwatches itself then).
+        if ((events[i].events & EPOLLOUT) && slots_[fd].handler == handler) handler->on_writable();
       } else {
         on_event(fd, events[i].events);
       }
     }
     if (!parked_.empty()) retry_parked();
+    if (hook_ != nullptr) hook_->end_of_turn(now_ms_);
+    if (!woken_.empty()) send_woken();
   }
+}
+
+int EpollLoop::wait_timeout_ms() const {
+  int64_t timeout = parked_.empty() ? -1 : kParkedRetryMs;
+  if (!woken_.empty()) timeout = 0;
+  if (hook_ != nullptr) {
+    int64_t deadline = hook_->next_deadline_ms();
+    if (deadline >= 0) {
+      int64_t until = std::max<int64_t>(0, deadline - monotonic_ms() + 1);
+      if (timeout < 0 || until < timeout) timeout = until;
+    }
+  }
+  return static_cast<int>(timeout);
+}
+
+void EpollLoop::send_woken() {
+  sending_.clear();
+  sending_.swap(woken_);
+  for (int fd : sending_) {
+    if (static_cast<size_t>(fd) < slots_.size() && slots_[fd].connection) on_event(fd, 0);
+  }
+}
+
+void EpollLoop::watch(int fd, IoHandler* handler, bool want_write) {
+  if (static_cast<size_t>(fd) >= slots_.size()) slots_.resize(fd + 1);
+  Slot& slot = slots_[fd];
+  epoll_event event{};
+  event.events = EPOLLIN | (want_write ? uint32_t{EPOLLOUT} : 0u);
+  event.data.fd = fd;
+  const int op = slot.handler == nullptr ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
+  slot.handler = handler;
+  slot.events = event.events;
+  epoll_ctl(epoll_fd_, op, fd, &event);
+}
+
+void EpollLoop::unwatch(int fd) {
+  if (static_cast<size_t>(fd) >= slots_.size() || slots_[fd].handler == nullptr) return;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  slots_[fd].handler = nullptr;
+  slots_[fd].events = 0;
 }
 
 void EpollLoop::accept_all() {
@@ -122,7 +173,7 @@ void EpollLoop::accept_all() {
       int dropped = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
       if (dropped >= 0) close(dropped);
       spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
-      context_.stats.rejected_connections.add();
+      context_->stats.rejected_connections.add();
       spdlog::warn("out of file descriptors: dropped a new connection");
       continue;
     }
@@ -133,7 +184,7 @@ void EpollLoop::accept_all() {
 void EpollLoop::accept_one(int fd, const void* address) {
   if (limits_.open_connections->fetch_add(1) >= limits_.max_connections) {
     limits_.open_connections->fetch_sub(1);
-    context_.stats.rejected_connections.add();
+    context_->stats.rejected_connections.add();
     close(fd);
     return;
   }
@@ -142,15 +193,15 @@ void EpollLoop::accept_one(int fd, const void* address) {
   if (static_cast<size_t>(fd) >= slots_.size()) slots_.resize(fd + 1);
   Slot& slot = slots_[fd];
   slot.connection = std::make_unique<Connection>(
-      context_, peer_name(*static_cast<const sockaddr_storage*>(address)));
+      *context_, peer_name(*static_cast<const sockaddr_storage*>(address)), fd);
   slot.events = EPOLLIN | EPOLLRDHUP;
   slot.parked = false;
   epoll_event event{};
   event.events = slot.events;
   event.data.fd = fd;
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event);
-  context_.stats.curr_connections.add();
-  context_.stats.total_connections.add();
+  context_->stats.curr_connections.add();
+  context_->stats.total_connections.add();
 }
 
 void EpollLoop::on_event(int fd, uint32_t events) {
@@ -250,7 +301,7 @@ void EpollLoop::close_connection(int fd) {
   slot.events = 0;
   slot.parked = false;
   limits_.open_connections->fetch_sub(1);
-  context_.stats.curr_connections.sub();
+  context_->stats.curr_connections.sub();
 }
 
 void EpollLoop::retry_parked() {
@@ -264,7 +315,7 @@ void EpollLoop::retry_parked() {
     if (slot.connection->waiting_for_pool()) {
       slot.connection->retry_pool_wait();
       on_event(fd, 0);
-    } else if (context_.pool.available() > 0) {
+    } else if (context_->pool.available() > 0) {
       on_event(fd, EPOLLIN);
     } else {
       slot.parked = true;

@@ -6,6 +6,9 @@
 
 #include <string>
 
+#include "proxy/tier/embedded.h"
+#include "proxy/tier/embedded_adapter.h"
+
 namespace mcguard {
 namespace {
 
@@ -21,9 +24,10 @@ EmbeddedConfig tier_config() {
 class ConnectionTest : public ::testing::Test {
  protected:
   ConnectionTest()
-      : pool_(256, kBufferSize), tier_(tier_config()), context_{pool_,   tier_,  stats_,
-                                                                nullptr, 100000, 1u << 20,
-                                                                2000,    0,      nullptr} {}
+      : pool_(256, kBufferSize), tier_(tier_config()), context_{pool_,    adapter_, stats_,
+                                                                nullptr,  nullptr,  100000,
+                                                                1u << 20, 2000,     0,
+                                                                nullptr} {}
 
   // Feeds `input` in pieces of `step` bytes and returns every reply byte.
   std::string exchange(Connection& connection, const std::string& input, size_t step) {
@@ -52,6 +56,7 @@ class ConnectionTest : public ::testing::Test {
 
   BufferPool pool_;
   EmbeddedTier tier_;
+  EmbeddedTierAdapter adapter_{tier_};
   WorkerStats stats_;
   ConnectionContext context_;
 };

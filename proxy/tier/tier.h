@@ -1,0 +1,31 @@
+// Tier: where a connection's data commands are served. The embedded tier
+// answers at once; the upstream tier forwards and answers later through
+// pending replies. Either way the reply lands in the connection's ReplyQueue
+// in request order. A tier object is used by one worker thread.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <span>
+#include <string_view>
+
+#include "protocol/request.h"
+#include "proxy/reply_queue.h"
+
+namespace mcguard {
+
+class Tier {
+ public:
+  virtual ~Tier() = default;
+  // False when the tier cannot take this request now (it has no room to track
+  // its reply); the connection stops and retries later.
+  virtual bool can_accept(const Request& request) = 0;
+  // Serves one data command whose data block (if any) is complete; `value`
+  // covers value_length bytes without the trailing "\r\n".
+  virtual void execute(const Request& request, std::span<const iovec> value, ReplyQueue& reply) = 0;
+  // A storage command was rejected for its size before its data arrived:
+  // remove the stale item under `key` (decoded), as memcached does.
+  virtual void remove_stale(std::string_view key) = 0;
+};
+
+}  // namespace mcguard

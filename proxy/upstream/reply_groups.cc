@@ -1,0 +1,74 @@
+#include "proxy/upstream/reply_groups.h"
+
+#include <algorithm>
+#include <string_view>
+
+namespace mcguard {
+
+PendingReply* ReplyGroups::open(ReplyQueue& reply, uint32_t count) {
+  if (count == 0 || pool_.available() < count) return nullptr;
+  PendingReply* leader = pool_.acquire();
+  leader->remaining = count;
+  leader->owner = &reply;
+  reply.append_pending(leader);
+  PendingReply* previous = leader;
+  for (uint32_t i = 1; i < count; ++i) {
+    PendingReply* slot = pool_.acquire();
+    slot->leader = leader;
+    previous->next_in_group = slot;
+    reply.append_pending(slot);
+    previous = slot;
+  }
+  leader->last = previous;
+  return leader;
+}
+
+void ReplyGroups::complete(PendingReply* slot) {
+  if (slot->complete) return;
+  slot->complete = true;
+  PendingReply* leader = slot->leader;
+  if (--leader->remaining == 0) finalize(leader);
+}
+
+void ReplyGroups::fail(PendingReply* slot, const char* reason) {
+  if (slot->leader->failure == nullptr) slot->leader->failure = reason;
+  complete(slot);
+}
+
+void ReplyGroups::finalize(PendingReply* leader) {
+  const bool failed = leader->failure != nullptr;
+  for (PendingReply* slot = leader; slot != nullptr; slot = slot->next_in_group) {
+    if (leader->silent || failed || (leader->collapse && slot != leader)) slot->clear();
+  }
+  if (failed && !leader->silent) {
+    // Reasons are short fixed phrases; the cut only guards the inline size.
+    constexpr std::string_view kPrefix = "SERVER_ERROR ";
+    std::string_view reason(leader->failure);
+    reason = reason.substr(0, PendingReply::kInlineBytes - kPrefix.size() - 2);
+    char line[PendingReply::kInlineBytes];
+    size_t length = 0;
+    for (std::string_view part : {kPrefix, reason, std::string_view("\r\n")}) {
+      std::copy_n(part.data(), part.size(), line + length);
+      length += part.size();
+    }
+    leader->append({line, length});
+  } else if (!failed && !leader->silent && leader->end_with_end) {
+    leader->last->append("END\r\n");
+  }
+  ReplyQueue* owner = leader->owner;
+  size_t bytes = 0;
+  PendingReply* slot = leader;
+  while (slot != nullptr) {
+    PendingReply* next = slot->next_in_group;
+    slot->group_done = true;
+    bytes += slot->size();
+    if (owner == nullptr) pool_.release(slot);
+    slot = next;
+  }
+  if (owner != nullptr) {
+    owner->pending_completed(bytes);
+    reactor_.wake_client(owner->owner_id());
+  }
+}
+
+}  // namespace mcguard

@@ -1,0 +1,387 @@
+#include "proxy/upstream/upstream_connection.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <functional>
+
+namespace mcguard {
+namespace {
+
+constexpr size_t kInitialInflight = 64;
+// Request bytes queued for one upstream connection, at most (in buffers).
+constexpr uint32_t kMaxQueuedBuffers = UINT32_MAX;
+
+bool is_error(ReplyKind kind) {
+  return kind == ReplyKind::kError || kind == ReplyKind::kClientError ||
+         kind == ReplyKind::kServerError;
+}
+
+}  // namespace
+
+uint64_t upstream_key_hash(std::string_view key) { return std::hash<std::string_view>{}(key); }
+
+UpstreamConnection::UpstreamConnection(UpstreamServer& server, UpstreamContext& context)
+    : server_(server),
+      context_(context),
+      out_(context.pool, kMaxQueuedBuffers),
+      inflight_(kInitialInflight),
+      receive_buffer_(BufferPool::kNoBuffer) {}
+
+UpstreamConnection::~UpstreamConnection() {
+  if (fd_ >= 0) {
+    context_.reactor.unwatch(fd_);
+    close(fd_);
+  }
+  release_receive_buffer();
+}
+
+bool UpstreamConnection::queue(std::string_view bytes) {
+  if (!out_.reserve(bytes.size())) return false;
+  out_.append({bytes.data(), bytes.size()});
+  return true;
+}
+
+bool UpstreamConnection::queue(std::span<const iovec> bytes) {
+  size_t total = 0;
+  for (const iovec& part : bytes) total += part.iov_len;
+  if (!out_.reserve(total)) return false;
+  for (const iovec& part : bytes)
+    out_.append({static_cast<const char*>(part.iov_base), part.iov_len});
+  return true;
+}
+
+void UpstreamConnection::expect(Expectation expectation, Command command, PendingReply* slot) {
+  if (inflight_count_ == inflight_.size()) {
+    std::vector<Inflight> grown(inflight_.size() * 2);
+    for (size_t i = 0; i < inflight_count_; ++i) {
+      grown[i] = inflight_[(inflight_head_ + i) % inflight_.size()];
+    }
+    inflight_.swap(grown);
+    inflight_head_ = 0;
+  }
+  const int64_t deadline = context_.reactor.now_ms() + context_.settings.timeout_ms;
+  inflight_[(inflight_head_ + inflight_count_) % inflight_.size()] =
+      Inflight{expectation, command, slot, deadline};
+  ++inflight_count_;
+  server_.requests.add();
+}
+
+void UpstreamConnection::flush() {
+  if (out_.empty()) return;
+  if (state_ == State::kClosed && !connect()) return;
+  if (state_ == State::kConnected) write_queued();
+}
+
+bool UpstreamConnection::connect() {
+  fd_ = socket(server_.socket_address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) {
+    fail("upstream unavailable");
+    return false;
+  }
+  int one = 1;
+  setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  receive_buffer_ = context_.pool.acquire();
+  if (receive_buffer_ == BufferPool::kNoBuffer) {
+    fail("out of memory");
+    return false;
+  }
+  int rc = ::connect(fd_, reinterpret_cast<const sockaddr*>(&server_.socket_address),
+                     server_.socket_address_length);
+  if (rc == 0) {
+    state_ = State::kConnected;
+    context_.reactor.watch(fd_, this, false);
+    return true;
+  }
+  if (errno != EINPROGRESS) {
+    fail(errno == ECONNREFUSED ? "upstream connection refused" : "upstream unavailable");
+    return false;
+  }
+  state_ = State::kConnecting;
+  connect_deadline_ms_ = context_.reactor.now_ms() + context_.settings.timeout_ms;
+  watching_write_ = true;
+  context_.reactor.watch(fd_, this, true);
+  return true;
+}
+
+void UpstreamConnection::on_writable() {
+  if (state_ == State::kConnecting) {
+    int error = 0;
+    socklen_t length = sizeof error;
+    getsockopt(fd_, SOL_SOCKET, SO_ERROR, &error, &length);
+    if (error != 0) {
+      fail(error == ECONNREFUSED ? "upstream connection refused" : "upstream unavailable");
+      return;
+    }
+    state_ = State::kConnected;
+  }
+  write_queued();
+}
+
+void UpstreamConnection::write_queued() {
+  while (!out_.empty()) {
+    iovec iov[IOV_MAX];
+    size_t count = out_.iovecs(0, out_.length(), iov, IOV_MAX);
+    ssize_t n = writev(fd_, iov, static_cast<int>(count));
+    if (n > 0) {
+      out_.consume(static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    fail("upstream connection lost");
+    return;
+  }
+  update_watch();
+}
+
+void UpstreamConnection::update_watch() {
+  bool want_write = !out_.empty();
+  if (fd_ >= 0 && want_write != watching_write_) {
+    watching_write_ = want_write;
+    context_.reactor.watch(fd_, this, want_write);
+  }
+}
+
+void UpstreamConnection::on_readable() {
+  if (state_ != State::kConnected) {
+    if (state_ == State::kConnecting) on_writable();
+    if (state_ != State::kConnected) return;
+  }
+  const uint32_t size = context_.pool.buffer_size();
+  for (;;) {
+    if (receive_end_ == size) {
+      if (receive_start_ == 0) {
+        fail("upstream sent a malformed reply");
+        return;
+      }
+      char* base = context_.pool.data(receive_buffer_);
+      std::memmove(base, base + receive_start_, receive_end_ - receive_start_);
+      receive_end_ -= receive_start_;
+      receive_start_ = 0;
+    }
+    const uint32_t room = size - receive_end_;
+    ssize_t n = read(fd_, context_.pool.data(receive_buffer_) + receive_end_, room);
+    if (n > 0) {
+      receive_end_ += static_cast<uint32_t>(n);
+      handle_replies();
+      if (state_ != State::kConnected) return;
+      if (static_cast<uint32_t>(n) < room) return;  // drained for now
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    fail(n == 0 ? "upstream closed the connection" : "upstream connection lost");
+    return;
+  }
+}
+
+void UpstreamConnection::handle_replies() {
+  char* base = context_.pool.data(receive_buffer_);
+  while (receive_start_ < receive_end_) {
+    if (in_data_) {
+      const uint64_t available = receive_end_ - receive_start_;
+      const uint64_t take = std::min(available, data_remaining_);
+      // The block must end in "\r\n": check the bytes that fall on those two places.
+      for (uint64_t left = 2; left >= 1; --left) {
+        if (data_remaining_ >= left && data_remaining_ - left < take &&
+            base[receive_start_ + (data_remaining_ - left)] != (left == 2 ? '\r' : '\n')) {
+          fail("upstream sent a malformed reply");
+          return;
+        }
+      }
+      if (data_target_ != nullptr) data_target_->append_chain({base + receive_start_, take});
+      receive_start_ += static_cast<uint32_t>(take);
+      data_remaining_ -= take;
+      if (data_remaining_ > 0) break;
+      finish_data();
+      continue;
+    }
+    Reply reply;
+    ReplyParseResult result =
+        parse_reply_header({base + receive_start_, receive_end_ - receive_start_}, reply,
+                           context_.settings.max_value_size);
+    if (result.status == ReplyParseResult::kNeedMore) break;
+    if (result.status == ReplyParseResult::kMalformed) {
+      fail("upstream sent a malformed reply");
+      return;
+    }
+    std::string_view line(base + receive_start_, result.consumed);
+    receive_start_ += static_cast<uint32_t>(result.consumed);
+    if (!handle_reply(reply, line)) {
+      fail("upstream sent an unexpected reply");
+      return;
+    }
+  }
+  if (receive_start_ == receive_end_) receive_start_ = receive_end_ = 0;
+}
+
+bool UpstreamConnection::handle_reply(const Reply& reply, std::string_view line) {
+  if (inflight_count_ == 0) return false;
+  Inflight& head = inflight_[inflight_head_];
+  switch (head.expectation) {
+    case Expectation::kSingle:
+      if (reply_role(head.command, reply.kind) != ReplyRole::kLast) return false;
+      server_.record_success();
+      deliver(head.slot, line, reply);
+      if (!reply.has_value()) {
+        complete(head.slot);
+        pop_front();
+      }
+      return true;
+    case Expectation::kQuiet:
+      if (reply.kind == ReplyKind::kMetaNoop) {
+        server_.record_success();
+        complete(head.slot);
+        pop_front();
+        return true;
+      }
+      deliver(head.slot, line, reply);
+      return true;
+    case Expectation::kRetrieval:
+      if (reply.kind == ReplyKind::kEnd || is_error(reply.kind)) {
+        server_.record_success();
+        for (PendingReply* slot = head.slot; slot != nullptr;) {
+          PendingReply* next = slot->next_in_batch;
+          if (is_error(reply.kind)) {
+            context_.groups.fail(slot, "upstream error");
+          } else {
+            context_.groups.complete(slot);
+          }
+          slot = next;
+        }
+        pop_front();
+        return true;
+      }
+      if (reply.kind != ReplyKind::kValue) return false;
+      {
+        // Servers answer hits in the order asked; keys before this one missed.
+        const uint64_t hash = upstream_key_hash(reply.key);
+        while (head.slot != nullptr && head.slot->key_hash != hash) {
+          PendingReply* missed = head.slot;
+          head.slot = missed->next_in_batch;
+          context_.groups.complete(missed);
+        }
+        if (head.slot == nullptr) return false;
+        deliver(head.slot, line, reply);
+      }
+      return true;
+  }
+  return false;
+}
+
+bool UpstreamConnection::deliver(PendingReply* slot, std::string_view line, const Reply& reply) {
+  if (!reply.has_value()) {
+    if (slot != nullptr && !slot->append(line) && slot->leader->failure == nullptr) {
+      slot->leader->failure = "out of memory";
+    }
+    return true;
+  }
+  in_data_ = true;
+  data_remaining_ = reply.value_length + 2;
+  data_target_ = nullptr;
+  if (slot == nullptr) return true;
+  if (slot->reserve_chain(line.size() + data_remaining_)) {
+    slot->append_chain({line.data(), line.size()});
+    data_target_ = slot;
+  } else if (slot->leader->failure == nullptr) {
+    slot->leader->failure = "out of memory";  // the data is read and dropped
+  }
+  return true;
+}
+
+void UpstreamConnection::finish_data() {
+  in_data_ = false;
+  data_target_ = nullptr;
+  Inflight& head = inflight_[inflight_head_];
+  switch (head.expectation) {
+    case Expectation::kSingle:
+      complete(head.slot);
+      pop_front();
+      break;
+    case Expectation::kQuiet:
+      break;  // more replies may follow until MN
+    case Expectation::kRetrieval: {
+      PendingReply* done = head.slot;
+      head.slot = done->next_in_batch;
+      complete(done);
+      break;
+    }
+  }
+}
+
+void UpstreamConnection::complete(PendingReply* slot) {
+  if (slot != nullptr) context_.groups.complete(slot);
+}
+
+void UpstreamConnection::pop_front() {
+  inflight_head_ = (inflight_head_ + 1) % inflight_.size();
+  --inflight_count_;
+}
+
+void UpstreamConnection::check_timeout(int64_t now_ms) {
+  if (state_ == State::kConnecting && now_ms >= connect_deadline_ms_) {
+    fail("upstream connect timeout");
+  } else if (inflight_count_ > 0 && inflight_[inflight_head_].deadline_ms <= now_ms) {
+    fail("upstream timeout");
+  }
+}
+
+int64_t UpstreamConnection::next_deadline_ms() const {
+  if (state_ == State::kConnecting) return connect_deadline_ms_;
+  if (inflight_count_ > 0) return inflight_[inflight_head_].deadline_ms;
+  return -1;
+}
+
+void UpstreamConnection::fail(const char* reason) {
+  if (fd_ >= 0) {
+    context_.reactor.unwatch(fd_);
+    close(fd_);
+    fd_ = -1;
+  }
+  const bool had_requests = inflight_count_ > 0 || !out_.empty();
+  state_ = State::kClosed;
+  watching_write_ = false;
+  out_.release();
+  release_receive_buffer();
+  in_data_ = false;
+  data_target_ = nullptr;
+  // Take the queue first: failing a group can run code that queues new requests.
+  size_t count = inflight_count_;
+  size_t head = inflight_head_;
+  inflight_count_ = 0;
+  inflight_head_ = 0;
+  std::vector<Inflight> failed(count);
+  for (size_t i = 0; i < count; ++i) failed[i] = inflight_[(head + i) % inflight_.size()];
+  for (const Inflight& request : failed) {
+    if (request.expectation == Expectation::kRetrieval) {
+      for (PendingReply* slot = request.slot; slot != nullptr;) {
+        PendingReply* next = slot->next_in_batch;
+        context_.groups.fail(slot, reason);
+        slot = next;
+      }
+    } else if (request.slot != nullptr) {
+      context_.groups.fail(request.slot, reason);
+    }
+  }
+  if (had_requests) {
+    server_.record_failure(context_.reactor.now_ms(), context_.settings);
+    spdlog::warn("upstream {}: {}; {} requests failed", server_.name, reason, count);
+  }
+}
+
+void UpstreamConnection::release_receive_buffer() {
+  if (receive_buffer_ != BufferPool::kNoBuffer) context_.pool.release(receive_buffer_);
+  receive_buffer_ = BufferPool::kNoBuffer;
+  receive_start_ = receive_end_ = 0;
+}
+
+}  // namespace mcguard

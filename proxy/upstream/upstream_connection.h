@@ -1,0 +1,111 @@
+// UpstreamConnection: one persistent, pipelined connection from a worker to a
+// memcached server, shared by all that worker's clients. Requests are queued
+// as bytes with what their reply looks like (Expectation); replies are parsed
+// strictly and matched to requests in FIFO order, and each reply's bytes are
+// copied into the PendingReply of the client that asked. A malformed,
+// unexpected or late reply fails the connection: it is closed and every
+// request on it fails with SERVER_ERROR; nothing is forwarded raw.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "pool/buffer_chain.h"
+#include "protocol/reply_parser.h"
+#include "protocol/request.h"
+#include "proxy/io/reactor.h"
+#include "proxy/upstream/reply_groups.h"
+#include "proxy/upstream/upstream_server.h"
+
+namespace mcguard {
+
+// What the reply to one forwarded request looks like.
+enum class Expectation : uint8_t {
+  kSingle,     // one reply (with its data block, if any)
+  kQuiet,      // any replies, then "MN" (the request was followed by "mn")
+  kRetrieval,  // VALUE lines for a batch of keys, then END
+};
+
+// How a multi-get's key is recognised in the VALUE lines that answer it.
+uint64_t upstream_key_hash(std::string_view key);
+
+struct UpstreamContext {
+  BufferPool& pool;
+  Reactor& reactor;
+  ReplyGroups& groups;
+  const UpstreamSettings& settings;
+};
+
+class UpstreamConnection final : public IoHandler {
+ public:
+  UpstreamConnection(UpstreamServer& server, UpstreamContext& context);
+  ~UpstreamConnection() override;
+  UpstreamConnection(const UpstreamConnection&) = delete;
+  UpstreamConnection& operator=(const UpstreamConnection&) = delete;
+
+  // Appends request bytes to send; false when the pool cannot hold them.
+  bool queue(std::string_view bytes);
+  bool queue(std::span<const iovec> bytes);
+  // Registers the reply expected for the request just queued. `slot` receives
+  // it (a batch head for kRetrieval); null drops it.
+  void expect(Expectation expectation, Command command, PendingReply* slot);
+  // Connects if needed and writes what is queued.
+  void flush();
+  void check_timeout(int64_t now_ms);
+  // Closes the connection and fails every request on it with `reason`.
+  void fail(const char* reason);
+
+  void on_readable() override;
+  void on_writable() override;
+
+  bool connected() const { return state_ == State::kConnected; }
+  // When check_timeout next has something to do (-1: nothing pending).
+  int64_t next_deadline_ms() const;
+
+ private:
+  enum class State : uint8_t { kClosed, kConnecting, kConnected };
+  struct Inflight {
+    Expectation expectation;
+    Command command;
+    PendingReply* slot;  // kRetrieval: the next key of the batch
+    int64_t deadline_ms;
+  };
+
+  bool connect();
+  void write_queued();
+  void handle_replies();
+  bool handle_reply(const Reply& reply, std::string_view line);
+  bool deliver(PendingReply* slot, std::string_view line, const Reply& reply);
+  void finish_data();
+  void pop_front();
+  void complete(PendingReply* slot);
+  void update_watch();
+  void release_receive_buffer();
+
+  UpstreamServer& server_;
+  UpstreamContext& context_;
+  int fd_ = -1;
+  State state_ = State::kClosed;
+  int64_t connect_deadline_ms_ = 0;
+  bool watching_write_ = false;
+
+  BufferChain out_;  // request bytes not yet written
+
+  std::vector<Inflight> inflight_;  // ring; capacity kept
+  size_t inflight_head_ = 0;
+  size_t inflight_count_ = 0;
+
+  uint32_t receive_buffer_;
+  uint32_t receive_start_ = 0;
+  uint32_t receive_end_ = 0;
+  // A value's data block being copied: where to (null: dropped) and how much is left.
+  PendingReply* data_target_ = nullptr;
+  uint64_t data_remaining_ = 0;
+  bool in_data_ = false;
+};
+
+}  // namespace mcguard

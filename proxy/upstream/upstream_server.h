@@ -1,0 +1,60 @@
+// UpstreamServer: one memcached server as one worker sees it: its resolved
+// address, its connections, and its health. After `failure_limit` consecutive
+// failures it is down; it is tried again after a delay that doubles up to a
+// cap, and one success brings it back.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "proxy/stats.h"
+#include "proxy/tier/ketama.h"
+
+namespace mcguard {
+
+class UpstreamConnection;
+struct PendingReply;
+
+struct UpstreamSettings {
+  int64_t timeout_ms = 1000;
+  uint32_t failure_limit = 3;
+  bool failover = false;
+  int64_t retry_ms = 1000;
+  int64_t max_retry_ms = 30000;
+  uint32_t connections = 1;
+  uint64_t max_value_size = 8u << 20;
+  bool delete_on_reject = true;
+};
+
+struct UpstreamServer {
+  UpstreamAddress address;
+  std::string name;  // "host:port", for logs
+  sockaddr_storage socket_address{};
+  socklen_t socket_address_length = 0;
+  std::vector<std::unique_ptr<UpstreamConnection>> connections;
+  uint32_t next_connection = 0;
+
+  uint32_t consecutive_failures = 0;
+  bool down = false;
+  int64_t retry_at_ms = 0;
+  int64_t retry_delay_ms = 0;
+
+  // A multi-get being split: the batch of keys for this server.
+  UpstreamConnection* batch_connection = nullptr;
+  PendingReply* batch_head = nullptr;
+  PendingReply* batch_tail = nullptr;
+
+  Counter requests;
+  Counter failures;
+
+  // Down and not yet due for a retry.
+  bool unavailable(int64_t now_ms) const { return down && now_ms < retry_at_ms; }
+  void record_success();
+  void record_failure(int64_t now_ms, const UpstreamSettings& settings);
+};
+
+}  // namespace mcguard

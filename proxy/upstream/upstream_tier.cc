@@ -1,0 +1,276 @@
+#include "proxy/upstream/upstream_tier.h"
+
+#include <netdb.h>
+#include <spdlog/spdlog.h>
+
+#include <stdexcept>
+#include <string>
+
+#include "protocol/meta.h"
+#include "protocol/parser.h"
+#include "protocol/reply_parser.h"
+
+namespace mcguard {
+namespace {
+
+constexpr std::string_view kCrlf = "\r\n";
+constexpr std::string_view kNoopBarrier = "mn\r\n";
+constexpr std::string_view kBadFormat = "CLIENT_ERROR bad command line format\r\n";
+
+void resolve(UpstreamServer& server) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  const std::string port = std::to_string(server.address.port);
+  int rc = getaddrinfo(server.address.host.c_str(), port.c_str(), &hints, &found);
+  if (rc != 0 || found == nullptr) {
+    throw std::runtime_error("cannot resolve upstream " + server.name + ": " + gai_strerror(rc));
+  }
+  std::memcpy(&server.socket_address, found->ai_addr, found->ai_addrlen);
+  server.socket_address_length = found->ai_addrlen;
+  freeaddrinfo(found);
+}
+
+bool is_retrieval(Command command) {
+  return command == Command::kGet || command == Command::kGets || command == Command::kGat ||
+         command == Command::kGats;
+}
+
+// The token after the command word (gat's exptime), as the client sent it.
+std::string_view second_token(std::string_view line) {
+  size_t start = line.find(' ');
+  while (start != std::string_view::npos && start < line.size() && line[start] == ' ') ++start;
+  if (start == std::string_view::npos || start >= line.size()) return {};
+  size_t end = line.find(' ', start);
+  return line.substr(start, end == std::string_view::npos ? line.size() - start : end - start);
+}
+
+// The key a client's own library hashed: meta 'b' keys are base64 on the wire.
+std::string_view routing_key(const Request& request, std::span<char> scratch) {
+  if (!request.meta.has('b')) return request.key;
+  size_t length = base64_decode(request.key, scratch);
+  return length == 0 ? request.key : std::string_view(scratch.data(), length);
+}
+
+}  // namespace
+
+UpstreamTier::UpstreamTier(std::span<const UpstreamAddress> addresses,
+                           const UpstreamSettings& settings, BufferPool& pool, Reactor& reactor,
+                           PendingReplyPool& replies)
+    : settings_(settings),
+      pool_(pool),
+      reactor_(reactor),
+      groups_(replies, reactor),
+      context_{pool, reactor, groups_, settings_},
+      ring_(addresses) {
+  for (const UpstreamAddress& address : addresses) {
+    UpstreamServer& server = servers_.emplace_back();
+    server.address = address;
+    server.name = address.host + ":" + std::to_string(address.port);
+    resolve(server);
+    for (uint32_t i = 0; i < std::max(1u, settings_.connections); ++i) {
+      server.connections.push_back(std::make_unique<UpstreamConnection>(server, context_));
+    }
+  }
+}
+
+UpstreamTier::~UpstreamTier() = default;
+
+bool UpstreamTier::can_accept(const Request& request) {
+  uint32_t slots = 1;
+  if (is_retrieval(request.command)) slots = std::max(1u, request.key_count);
+  if (request.command == Command::kFlushAll) slots = static_cast<uint32_t>(servers_.size());
+  // A request larger than the whole pool is answered at once with an error.
+  return groups_.available() >= slots || slots > groups_.capacity();
+}
+
+UpstreamServer* UpstreamTier::route(std::string_view key) {
+  const int64_t now = reactor_.now_ms();
+  uint32_t index = ring_.server_for(key);
+  if (index == KetamaRing::kNoServer) return nullptr;
+  if (!servers_[index].unavailable(now)) return &servers_[index];
+  if (!settings_.failover) return nullptr;
+  index = ring_.server_for(key, [&](uint32_t i) { return !servers_[i].unavailable(now); });
+  return index == KetamaRing::kNoServer ? nullptr : &servers_[index];
+}
+
+UpstreamConnection& UpstreamTier::pick(UpstreamServer& server) {
+  UpstreamConnection& connection = *server.connections[server.next_connection];
+  server.next_connection = (server.next_connection + 1) % server.connections.size();
+  return connection;
+}
+
+void UpstreamTier::execute(const Request& request, std::span<const iovec> value,
+                           ReplyQueue& reply) {
+  if (request.command == Command::kMetaNoop) {
+    // Replies are queued in request order, so a local MN is a true barrier.
+    reply.append_text("MN\r\n");
+    return;
+  }
+  if (is_retrieval(request.command)) {
+    forward_retrieval(request, reply);
+  } else if (request.command == Command::kFlushAll) {
+    forward_to_all(request, reply);
+  } else {
+    forward_single(request, value, reply);
+  }
+}
+
+void UpstreamTier::forward_single(const Request& request, std::span<const iovec> value,
+                                  ReplyQueue& reply) {
+  // A key the reply parser would refuse must not reach the shared connection.
+  if (!request.meta.has('b') && !is_valid_reply_key(request.key)) {
+    reply.append_text(kBadFormat);
+    return;
+  }
+  PendingReply* leader = groups_.open(reply, 1);
+  if (leader == nullptr) {
+    reply.append_text("SERVER_ERROR out of memory\r\n");
+    return;
+  }
+  leader->silent = request.noreply;
+  char scratch[kMaxKeyLength];
+  UpstreamServer* server = route(routing_key(request, scratch));
+  if (server == nullptr) {
+    groups_.fail(leader, "upstream unavailable");
+    return;
+  }
+  // Quiet requests may get no reply at all: an "mn" after them marks the end.
+  const bool quiet = request.noreply || request.meta.has('q');
+  UpstreamConnection& connection = pick(*server);
+  bool queued = connection.queue(request.line) && connection.queue(kCrlf);
+  if (queued && request.has_value()) {
+    queued = connection.queue(value) && connection.queue(kCrlf);
+  }
+  if (queued && quiet) queued = connection.queue(kNoopBarrier);
+  if (!queued) {
+    // Nothing partial may stay queued: the connection restarts clean.
+    connection.fail("out of memory");
+    groups_.fail(leader, "out of memory");
+    return;
+  }
+  connection.expect(quiet ? Expectation::kQuiet : Expectation::kSingle, request.command, leader);
+}
+
+void UpstreamTier::forward_retrieval(const Request& request, ReplyQueue& reply) {
+  if (request.key_count == 0) {
+    reply.append_text("END\r\n");
+    return;
+  }
+  {
+    KeyCursor keys(request.keys);
+    std::string_view key;
+    while (keys.next(key)) {
+      if (!is_valid_reply_key(key)) {
+        reply.append_text(kBadFormat);
+        return;
+      }
+    }
+  }
+  PendingReply* leader = groups_.open(reply, request.key_count);
+  if (leader == nullptr) {
+    reply.append_text("SERVER_ERROR too many keys\r\n");
+    return;
+  }
+  leader->end_with_end = true;
+  std::string_view verb = request.command == Command::kGet    ? "get"
+                          : request.command == Command::kGets ? "gets"
+                          : request.command == Command::kGat  ? "gat "
+                                                              : "gats ";
+  std::string_view exptime = (request.command == Command::kGat || request.command == Command::kGats)
+                                 ? second_token(request.line)
+                                 : std::string_view();
+  KeyCursor keys(request.keys);
+  std::string_view key;
+  bool out_of_memory = false;
+  for (PendingReply* slot = leader; slot != nullptr && keys.next(key); slot = slot->next_in_group) {
+    slot->key_hash = upstream_key_hash(key);
+    UpstreamServer* server = route(key);
+    if (server == nullptr) {
+      groups_.fail(slot, "upstream unavailable");
+      continue;
+    }
+    if (server->batch_connection == nullptr) {
+      server->batch_connection = &pick(*server);
+      server->batch_head = slot;
+      out_of_memory |=
+          !server->batch_connection->queue(verb) || !server->batch_connection->queue(exptime);
+    } else {
+      server->batch_tail->next_in_batch = slot;
+    }
+    server->batch_tail = slot;
+    out_of_memory |= !server->batch_connection->queue(" ") || !server->batch_connection->queue(key);
+  }
+  for (UpstreamServer& server : servers_) {
+    if (server.batch_connection == nullptr) continue;
+    UpstreamConnection& connection = *server.batch_connection;
+    out_of_memory |= !connection.queue(kCrlf);
+    connection.expect(Expectation::kRetrieval, request.command, server.batch_head);
+    if (out_of_memory) connection.fail("out of memory");
+    server.batch_connection = nullptr;
+    server.batch_head = server.batch_tail = nullptr;
+  }
+}
+
+void UpstreamTier::forward_to_all(const Request& request, ReplyQueue& reply) {
+  PendingReply* leader = groups_.open(reply, static_cast<uint32_t>(servers_.size()));
+  if (leader == nullptr) {
+    reply.append_text("SERVER_ERROR out of memory\r\n");
+    return;
+  }
+  leader->silent = request.noreply;
+  leader->collapse = true;
+  PendingReply* slot = leader;
+  for (UpstreamServer& server : servers_) {
+    PendingReply* next = slot->next_in_group;
+    if (server.unavailable(reactor_.now_ms())) {
+      groups_.fail(slot, "upstream unavailable");
+    } else {
+      UpstreamConnection& connection = pick(server);
+      bool queued = connection.queue(request.line) && connection.queue(kCrlf) &&
+                    (!request.noreply || connection.queue(kNoopBarrier));
+      connection.expect(request.noreply ? Expectation::kQuiet : Expectation::kSingle,
+                        request.command, slot);
+      if (!queued) connection.fail("out of memory");
+    }
+    slot = next;
+  }
+}
+
+void UpstreamTier::remove_stale(std::string_view key) {
+  if (!settings_.delete_on_reject || !is_valid_reply_key(key)) return;
+  UpstreamServer* server = route(key);
+  if (server == nullptr) return;
+  UpstreamConnection& connection = pick(*server);
+  bool queued = connection.queue("delete ") && connection.queue(key) &&
+                connection.queue(" noreply\r\n") && connection.queue(kNoopBarrier);
+  connection.expect(Expectation::kQuiet, Command::kDelete, nullptr);
+  if (!queued) connection.fail("out of memory");
+}
+
+void UpstreamTier::flush() {
+  for (UpstreamServer& server : servers_) {
+    for (auto& connection : server.connections) connection->flush();
+  }
+}
+
+void UpstreamTier::check_timeouts(int64_t now_ms) {
+  for (UpstreamServer& server : servers_) {
+    for (auto& connection : server.connections) connection->check_timeout(now_ms);
+  }
+}
+
+int64_t UpstreamTier::next_deadline_ms() const {
+  int64_t next = -1;
+  for (const UpstreamServer& server : servers_) {
+    for (const auto& connection : server.connections) {
+      int64_t deadline = connection->next_deadline_ms();
+      if (deadline >= 0 && (next < 0 || deadline < next)) next = deadline;
+    }
+  }
+  return next;
+}
+
+}  // namespace mcguard

@@ -1,0 +1,59 @@
+// UpstreamTier: one worker's view of the memcached servers it forwards to.
+// Keys are placed by a ketama ring compatible with libmemcached, so each key
+// reaches the server the application's own client would have chosen. Requests
+// from all the worker's clients are pipelined onto a few connections per
+// server and written once per loop turn; a multi-get is split per server and
+// answered in the client's key order with one END. Down servers fail fast (or
+// fail over along the ring) and are retried with backoff.
+#pragma once
+
+#include <deque>
+#include <span>
+#include <string_view>
+
+#include "proxy/io/reactor.h"
+#include "proxy/pending_reply.h"
+#include "proxy/tier/ketama.h"
+#include "proxy/tier/tier.h"
+#include "proxy/upstream/reply_groups.h"
+#include "proxy/upstream/upstream_connection.h"
+#include "proxy/upstream/upstream_server.h"
+
+namespace mcguard {
+
+class UpstreamTier final : public Tier {
+ public:
+  // Resolves every address now; throws std::runtime_error when one cannot be.
+  UpstreamTier(std::span<const UpstreamAddress> addresses, const UpstreamSettings& settings,
+               BufferPool& pool, Reactor& reactor, PendingReplyPool& replies);
+  ~UpstreamTier() override;
+
+  bool can_accept(const Request& request) override;
+  void execute(const Request& request, std::span<const iovec> value, ReplyQueue& reply) override;
+  void remove_stale(std::string_view key) override;
+
+  // Loop hooks: write what this turn queued; fail what is overdue; when the
+  // loop must next look at the clock (-1: no deadline).
+  void flush();
+  void check_timeouts(int64_t now_ms);
+  int64_t next_deadline_ms() const;
+
+  const std::deque<UpstreamServer>& servers() const { return servers_; }
+
+ private:
+  UpstreamServer* route(std::string_view key);
+  UpstreamConnection& pick(UpstreamServer& server);
+  void forward_single(const Request& request, std::span<const iovec> value, ReplyQueue& reply);
+  void forward_retrieval(const Request& request, ReplyQueue& reply);
+  void forward_to_all(const Request& request, ReplyQueue& reply);
+
+  UpstreamSettings settings_;
+  BufferPool& pool_;
+  Reactor& reactor_;
+  ReplyGroups groups_;
+  UpstreamContext context_;
+  std::deque<UpstreamServer> servers_;
+  KetamaRing ring_;
+};
+
+}  // namespace mcguard
