@@ -49,27 +49,44 @@ void parse_listen(const std::string& text, Settings& settings) {
 
 po::options_description option_set() {
   po::options_description options("Options");
-  // Sizes are strings so that k/m/g suffixes parse the same everywhere.
-  options.add_options()("help,h", "print this help and exit")(
-      "version", "print the version and exit")("config", po::value<std::string>(),
-                                               "INI file with these options (command line wins)")(
-      "listen", po::value<std::string>(), "HOST:PORT to serve (default 127.0.0.1:11211)")(
-      "listen-host,l", po::value<std::string>(), "HOST to serve on (memcached's -l)")(
-      "port,p", po::value<unsigned>(), "PORT to serve on (memcached's -p)")(
-      "threads,t", po::value<unsigned>(), "worker threads (default: number of cores)")(
-      "max-connections,c", po::value<unsigned>(),
-      "client connections held at once (default 10000)")(
-      "max-value-size,I", po::value<std::string>(), "largest value accepted (default 8m)")(
-      "memory-limit,m", po::value<std::string>(),
-      "embedded cache memory; a plain number is megabytes (default 64m)")(
-      "buffer-size", po::value<std::string>(), "size of one I/O buffer (default 64k)")(
-      "pool-size", po::value<std::string>(),
-      "I/O buffer memory of the whole process, split across workers (default 32m per worker)")(
-      "max-reply-backlog", po::value<std::string>(),
-      "unsent reply bytes per connection before it stops reading (default 4m)")(
-      "pool-wait-timeout", po::value<std::string>(),
-      "how long a value waits for pool buffers before SERVER_ERROR out of memory (default 2s)")(
-      "log-level", po::value<std::string>(),
+  auto add = options.add_options();
+  // Sizes and durations are strings so that their suffixes parse the same everywhere.
+  add("help,h", "print this help and exit");
+  add("version", "print the version and exit");
+  add("config", po::value<std::string>(), "INI file with these options (command line wins)");
+  add("listen", po::value<std::string>(), "HOST:PORT to serve (default 127.0.0.1:11211)");
+  add("listen-host,l", po::value<std::string>(), "HOST to serve on (memcached's -l)");
+  add("port,p", po::value<unsigned>(), "PORT to serve on (memcached's -p)");
+  add("threads,t", po::value<unsigned>(), "worker threads (default: number of cores)");
+  add("max-connections,c", po::value<unsigned>(),
+      "client connections held at once (default 10000)");
+  add("max-value-size,I", po::value<std::string>(), "largest value accepted (default 8m)");
+  add("memory-limit,m", po::value<std::string>(),
+      "embedded cache memory; a plain number is megabytes (default 64m)");
+  add("buffer-size", po::value<std::string>(), "size of one I/O buffer (default 64k)");
+  add("pool-size", po::value<std::string>(),
+      "I/O buffer memory of the whole process, split across workers (default 32m per worker)");
+  add("max-reply-backlog", po::value<std::string>(),
+      "unsent reply bytes per connection before it stops reading (default 4m)");
+  add("pool-wait-timeout", po::value<std::string>(),
+      "how long a value waits for pool buffers before SERVER_ERROR out of memory (default 2s)");
+  add("upstream", po::value<std::vector<std::string>>()->composing(),
+      "memcached server HOST:PORT[:WEIGHT] to forward to (repeatable); none: embedded cache");
+  add("upstream-connections", po::value<unsigned>(),
+      "connections per upstream per worker (default 1)");
+  add("upstream-timeout", po::value<std::string>(),
+      "connect and reply timeout for upstreams (default 1s)");
+  add("upstream-failure-limit", po::value<unsigned>(),
+      "consecutive failures that mark an upstream down (default 3)");
+  add("upstream-failover", po::bool_switch(),
+      "send a down upstream's keys to the next server on the ring");
+  add("upstream-retry", po::value<std::string>(),
+      "first retry delay for a down upstream, doubling up to 30s (default 1s)");
+  add("upstream-max-pending", po::value<unsigned>(),
+      "upstream replies awaited at once per worker (default 4096)");
+  add("on-reject", po::value<std::string>(),
+      "delete|keep: after rejecting an oversized set, delete the key upstream (default delete)");
+  add("log-level", po::value<std::string>(),
       "trace, debug, info, warn, error or off (default info)");
   return options;
 }

@@ -76,7 +76,7 @@ class Connection {
   // Waiting on the tier (no room to track another reply) parks it the same way.
   bool waiting_for_pool() const { return waiting_for_pool_ || waiting_for_tier_; }
   void retry_pool_wait() { process(); }
-  bool wants_write() const { return !replies_.empty(); }
+  bool wants_write() const { return replies_.sendable(); }
   // True once the connection should be closed (after its replies, if any, are sent
   // when close_after_flush; at once otherwise).
   bool should_close() const { return close_now_ || (close_after_flush_ && replies_.empty()); }
