@@ -32,13 +32,24 @@ void log_start(const mcguard::Settings& s) {
                                   4ull * (s.max_reply_backlog / s.buffer_size + 3) + 64;
   const uint64_t pool = uint64_t{s.buffers_per_worker()} * s.buffer_size * s.threads;
   const uint64_t connections = per_connection * s.max_connections;
-  spdlog::info("mcguard {} listening on {}:{}; io engine epoll; tier embedded; {} workers",
-               MCGUARD_VERSION, s.listen_host, s.listen_port, s.threads);
+  const uint64_t store = s.upstreams.empty() ? s.memory_limit : 0;
+  std::string tier = "embedded";
+  if (!s.upstreams.empty()) {
+    tier = "upstream (";
+    for (size_t i = 0; i < s.upstreams.size(); ++i) {
+      if (i > 0) tier += ", ";
+      tier += s.upstreams[i].host + ":" + std::to_string(s.upstreams[i].port);
+      if (s.upstreams[i].weight != 1) tier += ":" + std::to_string(s.upstreams[i].weight);
+    }
+    tier += ")";
+  }
+  spdlog::info("mcguard {} listening on {}:{}; io engine epoll; tier {}; {} workers",
+               MCGUARD_VERSION, s.listen_host, s.listen_port, tier, s.threads);
   spdlog::info(
       "memory budget {}: pool {} ({} workers x {} buffers x {} B) + store {} + connections {} "
       "({} x {} B); max value {} B",
-      mebibytes(pool + s.memory_limit + connections), mebibytes(pool), s.threads,
-      s.buffers_per_worker(), s.buffer_size, mebibytes(s.memory_limit), mebibytes(connections),
+      mebibytes(pool + store + connections), mebibytes(pool), s.threads,
+      s.buffers_per_worker(), s.buffer_size, mebibytes(store), mebibytes(connections),
       s.max_connections, per_connection, s.max_value_size);
   if (!s.config_path.empty()) spdlog::info("configuration read from {}", s.config_path);
 }
