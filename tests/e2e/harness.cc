@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -123,11 +124,11 @@ uint16_t pick_free_port() {
 
 std::unique_ptr<ServerProcess> ServerProcess::start(const std::vector<std::string>& argv,
                                                     std::string* error, int stop_signal,
-                                                    milliseconds timeout) {
-  constexpr int kAttempts = 5;
+                                                    milliseconds timeout, uint16_t fixed_port) {
+  const int attempts = fixed_port == 0 ? 5 : 1;
   std::string failures;
-  for (int attempt = 0; attempt < kAttempts; ++attempt) {
-    const uint16_t port = pick_free_port();
+  for (int attempt = 0; attempt < attempts; ++attempt) {
+    const uint16_t port = fixed_port == 0 ? pick_free_port() : fixed_port;
     std::vector<std::string> args = argv;
     for (auto& a : args) {
       if (auto at = a.find("{port}"); at != std::string::npos) {
@@ -189,7 +190,7 @@ std::unique_ptr<ServerProcess> ServerProcess::start(const std::vector<std::strin
       std::this_thread::sleep_for(kPollInterval);
     }
   }
-  *error = "server did not start after " + std::to_string(kAttempts) + " attempts:\n" + failures;
+  *error = "server did not start after " + std::to_string(attempts) + " attempts:\n" + failures;
   return nullptr;
 }
 
@@ -220,6 +221,12 @@ ExitStatus ServerProcess::stop(milliseconds grace) {
   }
   reaped_ = true;
   return status_;
+}
+
+bool ServerProcess::signal(int sig) { return !reaped_ && ::kill(pid_, sig) == 0; }
+
+void ServerProcess::attach(std::unique_ptr<ServerProcess> companion) {
+  companions_.push_back(std::move(companion));
 }
 
 std::optional<long> ServerProcess::rss_kib() const {
@@ -389,7 +396,7 @@ bool subject_is_memcached() {
 std::string subject_name() { return subject_is_memcached() ? "memcached" : "mcguard"; }
 
 std::unique_ptr<ServerProcess> start_memcached(std::string* error, size_t item_size_max,
-                                               int max_connections) {
+                                               int max_connections, uint16_t port) {
   std::vector<std::string> argv = {"/usr/bin/memcached",
                                    "-U",
                                    "0",
@@ -410,8 +417,40 @@ std::unique_ptr<ServerProcess> start_memcached(std::string* error, size_t item_s
     argv.push_back("-u");
     argv.push_back("root");
   }
-  return ServerProcess::start(argv, error, SIGKILL);
+  return ServerProcess::start(argv, error, SIGKILL, milliseconds(10000), port);
 }
+
+int subject_upstreams_from_env() {
+  const char* text = std::getenv("MCGUARD_E2E_UPSTREAMS");
+  if (text == nullptr) return 0;
+  const int n = std::atoi(text);
+  return n >= 1 && n <= 8 ? n : 0;
+}
+
+namespace {
+
+// Stores and deletes one item `count` times on the memcached at `port`: each
+// store takes the next CAS value, so later items get CAS values above `count`.
+bool advance_cas(uint16_t port, int count, std::string* error) {
+  auto c = Client::connect(port);
+  if (!c) {
+    *error = "cannot connect to memcached on port " + std::to_string(port);
+    return false;
+  }
+  std::string request;
+  for (int i = 0; i < count; ++i) request += "set mcguard-e2e-cas 0 0 0 noreply\r\n\r\n";
+  request += "delete mcguard-e2e-cas\r\n";
+  ReadResult r;
+  if (c->send(request)) r = c->read_line(milliseconds(10000));
+  if (r.bytes != "DELETED\r\n") {
+    *error = "advancing the CAS counter of memcached on port " + std::to_string(port) +
+             " failed: " + escape(r.bytes);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
 
 std::unique_ptr<ServerProcess> start_subject(std::string* error, const McguardOptions& options) {
   if (subject_is_memcached()) return start_memcached(error);
@@ -431,6 +470,23 @@ std::unique_ptr<ServerProcess> start_subject(std::string* error, const McguardOp
                                            "--log-level",      "warn"};
     argv.insert(argv.end(), rest.begin(), rest.end());
   }
+  argv.insert(argv.end(), options.extra_args.begin(), options.extra_args.end());
+  // The whole suite through the upstream tier: the upstreams are started here.
+  std::vector<std::unique_ptr<ServerProcess>> upstreams;
+  const bool upstream_given = std::find(options.extra_args.begin(), options.extra_args.end(),
+                                        "--upstream") != options.extra_args.end();
+  constexpr int kCasSpacing = 10000;
+  for (int i = 0, n = upstream_given ? 0 : subject_upstreams_from_env(); i < n; ++i) {
+    auto upstream = start_memcached(error);
+    if (upstream == nullptr) {
+      *error = "upstream memcached: " + *error;
+      return nullptr;
+    }
+    if (!advance_cas(upstream->port(), i * kCasSpacing, error)) return nullptr;
+    argv.push_back("--upstream");
+    argv.push_back("127.0.0.1:" + std::to_string(upstream->port()));
+    upstreams.push_back(std::move(upstream));
+  }
   // Lets a run repeat the suite under other settings (e.g. another I/O engine).
   if (const char* extra = std::getenv("MCGUARD_E2E_EXTRA_ARGS")) {
     std::string_view rest = extra;
@@ -440,7 +496,73 @@ std::unique_ptr<ServerProcess> start_subject(std::string* error, const McguardOp
       rest.remove_prefix(space == std::string_view::npos ? rest.size() : space + 1);
     }
   }
-  return ServerProcess::start(argv, error, SIGTERM);
+  auto subject = ServerProcess::start(argv, error, SIGTERM);
+  if (subject == nullptr) return nullptr;
+  for (auto& upstream : upstreams) subject->attach(std::move(upstream));
+  return subject;
+}
+
+ProgramRun run_program(const std::vector<std::string>& argv,
+                       const std::vector<std::string>& set_env,
+                       const std::vector<std::string>& unset_prefixes, milliseconds timeout) {
+  ProgramRun run;
+  char path[] = "/tmp/mcguard-e2e-run-XXXXXX";
+  const int out = ::mkstemp(path);
+  if (out < 0) {
+    run.output = std::string("mkstemp: ") + std::strerror(errno);
+    return run;
+  }
+  ::unlink(path);
+  // As in ServerProcess::start, the child only calls async-signal-safe functions.
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string_view entry = *e;
+    bool drop = false;
+    for (const auto& prefix : unset_prefixes) drop = drop || entry.rfind(prefix, 0) == 0;
+    for (const auto& set : set_env) {
+      drop = drop || entry.substr(0, entry.find('=') + 1) == set.substr(0, set.find('=') + 1);
+    }
+    if (!drop) env.emplace_back(entry);
+  }
+  env.insert(env.end(), set_env.begin(), set_env.end());
+  std::vector<std::string> args = argv;
+  std::vector<char*> cargv;
+  std::vector<char*> cenv;
+  for (auto& a : args) cargv.push_back(a.data());
+  for (auto& e : env) cenv.push_back(e.data());
+  cargv.push_back(nullptr);
+  cenv.push_back(nullptr);
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(out);
+    run.output = std::string("fork: ") + std::strerror(errno);
+    return run;
+  }
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(126);
+    int devnull = ::open("/dev/null", O_RDONLY);
+    if (devnull >= 0) ::dup2(devnull, STDIN_FILENO);
+    ::dup2(out, STDOUT_FILENO);
+    ::dup2(out, STDERR_FILENO);
+    ::execve(cargv[0], cargv.data(), cenv.data());
+    ::_exit(127);
+  }
+  int wstatus = 0;
+  if (wait_exit(pid, Clock::now() + timeout, &wstatus)) {
+    run.status = decode(wstatus);
+  } else {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &wstatus, 0);
+    run.status = decode(wstatus);
+    run.timed_out = true;
+  }
+  char buf[64 * 1024];
+  ::lseek(out, 0, SEEK_SET);
+  for (ssize_t n; (n = ::read(out, buf, sizeof buf)) > 0;) run.output.append(buf, n);
+  ::close(out);
+  return run;
 }
 
 }  // namespace mcguard::e2e

@@ -38,9 +38,11 @@ class ServerProcess {
   // `stop_signal` is what the destructor sends first: SIGTERM for servers
   // whose shutdown is under test, SIGKILL for memcached, which only notices
   // SIGTERM on its next one-second clock tick.
+  // A non-zero `port` is used instead of a free one (no retries elsewhere).
   static std::unique_ptr<ServerProcess> start(const std::vector<std::string>& argv,
                                               std::string* error, int stop_signal,
-                                              milliseconds timeout = milliseconds(10000));
+                                              milliseconds timeout = milliseconds(10000),
+                                              uint16_t port = 0);
 
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
@@ -52,6 +54,12 @@ class ServerProcess {
   bool running();
   // Sends the stop signal, waits up to `grace`, then SIGKILL. Idempotent.
   ExitStatus stop(milliseconds grace = milliseconds(5000));
+  // Sends `sig` (e.g. SIGSTOP, SIGCONT) to the child; false once it has been reaped.
+  bool signal(int sig);
+  // Processes that live as long as this one and are stopped after it (e.g. the
+  // memcached servers behind an mcguard started by start_subject).
+  void attach(std::unique_ptr<ServerProcess> companion);
+  const std::vector<std::unique_ptr<ServerProcess>>& companions() const { return companions_; }
   // VmRSS of the child in KiB, from /proc/<pid>/status; nullopt when unreadable.
   std::optional<long> rss_kib() const;
 
@@ -65,6 +73,7 @@ class ServerProcess {
   int stop_signal_;
   bool reaped_ = false;
   ExitStatus status_;
+  std::vector<std::unique_ptr<ServerProcess>> companions_;
 };
 
 // A port that was free a moment ago (bound to 127.0.0.1:0, then closed).
@@ -156,6 +165,9 @@ struct McguardOptions {
   std::string pool_size = "64m";
   // Only --listen and --config /dev/null: checks that the defaults work.
   bool defaults_only = false;
+  // Appended after the options above (e.g. "--upstream", "127.0.0.1:PORT"). When they
+  // name an upstream, MCGUARD_E2E_UPSTREAMS is ignored.
+  std::vector<std::string> extra_args;
 };
 
 constexpr size_t kMaxValueSize = 8u << 20;  // McguardOptions::max_value_size
@@ -164,18 +176,40 @@ constexpr size_t kBufferSize = 64u << 10;   // McguardOptions::buffer_size
 // kMaxValueSize fit despite memcached counting its item header in the limit.
 constexpr size_t kReferenceItemSizeMax = 16u << 20;
 
-// memcached (the behaviour reference) with -I `item_size_max`.
+// memcached (the behaviour reference) with -I `item_size_max`, on a free port,
+// or on `port` when it is not 0 (e.g. to restart an upstream where it was).
 std::unique_ptr<ServerProcess> start_memcached(std::string* error,
                                                size_t item_size_max = kReferenceItemSizeMax,
-                                               int max_connections = 4096);
+                                               int max_connections = 4096, uint16_t port = 0);
 
 // The server under test: mcguard (MCGUARD_BINARY, or MCGUARD_E2E_BINARY from
 // the environment, with MCGUARD_E2E_EXTRA_ARGS appended), or a second memcached
 // when the environment sets MCGUARD_E2E_SUBJECT=memcached, which checks the
 // suite itself against the reference.
+// With MCGUARD_E2E_UPSTREAMS=N (1..8) mcguard runs its upstream tier in front
+// of N fresh memcached servers it is given with --upstream; they are attached
+// to the returned process. Their CAS counters start 10,000 apart, so CAS
+// values from different servers never collide within a test and compare by
+// identity as they do on one memcached.
 std::unique_ptr<ServerProcess> start_subject(std::string* error,
                                              const McguardOptions& options = {});
 bool subject_is_memcached();
 std::string subject_name();
+// N from MCGUARD_E2E_UPSTREAMS, or 0 when unset or out of range.
+int subject_upstreams_from_env();
+
+// Result of a program run to completion by run_program.
+struct ProgramRun {
+  ExitStatus status;
+  bool timed_out = false;  // it was killed at the deadline
+  std::string output;      // its stdout and stderr, interleaved
+};
+
+// Runs `argv` until it exits or `timeout` passes (then SIGKILL), in this
+// process's environment without the variables whose names start with one of
+// `unset_prefixes`, plus the "NAME=value" entries of `set_env`.
+ProgramRun run_program(const std::vector<std::string>& argv,
+                       const std::vector<std::string>& set_env,
+                       const std::vector<std::string>& unset_prefixes, milliseconds timeout);
 
 }  // namespace mcguard::e2e
