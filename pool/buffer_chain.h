@@ -1,15 +1,14 @@
 // BufferChain: a byte sequence held in pool buffers, for values larger than one
-// buffer. Buffer indices live in a fixed array sized once (from max-value-size /
-// buffer-size), so no operation allocates. Bytes are appended at the back and
-// consumed from the front; iovecs expose them for writev/readv without copying.
-// A chain never holds more than `max_buffers` buffers.
+// buffer. The buffers are linked through the pool's own link array, so a chain
+// is a small value with no memory of its own and no operation allocates. Bytes
+// are appended at the back and consumed from the front; iovecs expose them for
+// writev/readv without copying. A chain never holds more than `max_buffers`.
 #pragma once
 
 #include <sys/uio.h>
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <span>
 
 #include "pool/buffer_pool.h"
@@ -18,10 +17,19 @@ namespace mcguard {
 
 class BufferChain {
  public:
-  BufferChain(BufferPool& pool, uint32_t max_buffers);
+  // Takes nothing from the pool and allocates nothing.
+  BufferChain(BufferPool& pool, uint32_t max_buffers) : pool_(&pool), max_buffers_(max_buffers) {}
   ~BufferChain() { release(); }
   BufferChain(const BufferChain&) = delete;
   BufferChain& operator=(const BufferChain&) = delete;
+  // The buffers, content and reservation move; `other` is left empty, holding
+  // no buffer, still tied to its pool with its own max_buffers.
+  BufferChain(BufferChain&& other) noexcept;
+  // Releases what this chain held, then takes over `other` whole (its pool and
+  // max_buffers included); `other` is left as after the move constructor.
+  BufferChain& operator=(BufferChain&& other) noexcept;
+  // Exchanges everything, pools and max_buffers included.
+  void swap(BufferChain& other) noexcept;
 
   // Makes room for `bytes` more bytes after the current content by acquiring
   // all buffers needed at once, or none (false: pool short or max_buffers hit).
@@ -36,8 +44,22 @@ class BufferChain {
   // Declares that `n` bytes were written into the writable iovecs.
   void commit(size_t n);
 
+  // Moves all of `other`'s content to the back of this chain. When this
+  // chain's content is empty, or ends exactly at a buffer boundary while
+  // `other`'s starts at offset 0 of its first buffer, the buffers themselves
+  // are relinked and no byte is copied. Otherwise `other`'s bytes are copied
+  // once, packed right after ours inside `other`'s own buffers, and the
+  // emptied ones go back to the pool. Either way no buffer is acquired, so it
+  // cannot fail for want of one. This chain's unfilled reservation stays
+  // promised after the new content; `other`'s is given up, and `other` ends
+  // empty holding no buffer. Both chains must share a pool. Returns false and
+  // changes nothing when the result would hold more than max_buffers. O(1)
+  // when relinking and neither chain holds reserved buffers; else O(bytes
+  // copied + buffers given back).
+  bool splice_from(BufferChain& other);
+
   // iovecs over content bytes [offset, offset + limit). Returns the count
-  // (stops early when max_iov is reached).
+  // (stops early when max_iov is reached). Walks the buffers from the front.
   size_t iovecs(size_t offset, size_t limit, iovec* out, size_t max_iov) const;
   // Copies content bytes [offset, offset + dst.size()) out.
   void copy_out(size_t offset, std::span<char> dst) const;
@@ -50,7 +72,7 @@ class BufferChain {
 
   size_t length() const { return length_; }
   bool empty() const { return length_ == 0; }
-  uint32_t buffer_count() const { return count_; }
+  uint32_t buffer_count() const { return content_buffers() + spare_buffers(); }
   uint32_t max_buffers() const { return max_buffers_; }
   // Free bytes in buffers already held, after the content.
   size_t spare() const;
@@ -58,13 +80,37 @@ class BufferChain {
   size_t reserved() const { return reserved_; }
 
  private:
-  BufferPool& pool_;
+  // Where the next content byte goes; buffer is kNoBuffer when no held buffer
+  // has room left.
+  struct Cursor {
+    uint32_t buffer;
+    size_t offset;
+  };
+
+  // The chain holds exactly the buffers its content spans plus the fewest
+  // empty ones that cover the rest of its reservation: reserve() takes no
+  // more, append() and commit() fill them in order, consume() and
+  // splice_from() give back the surplus. So the count is derived, not stored.
+  uint32_t content_buffers() const;
+  uint32_t spare_buffers() const;
+  // Content bytes in last_ (1..buffer size); only when the content is not empty.
+  size_t tail_used() const;
+  Cursor write_cursor() const;
+  // Fills n bytes of held spare space (after the caller wrote them there).
+  void advance(size_t n);
+  // Unlinks the empty buffers after the content and returns their list.
+  uint32_t detach_spare();
+  // Pushes every buffer of the list starting at `list` onto `stack`.
+  uint32_t push_all(uint32_t stack, uint32_t list);
+  void release_list(uint32_t list);
+
+  BufferPool* pool_;
   uint32_t max_buffers_;
-  std::unique_ptr<uint32_t[]> buffers_;
-  uint32_t count_ = 0;        // buffers held
-  uint32_t head_offset_ = 0;  // first content byte inside buffers_[0]
-  size_t length_ = 0;         // content bytes
-  size_t reserved_ = 0;       // unfilled part of the last reservation (<= spare())
+  uint32_t head_offset_ = 0;               // first content byte inside head_
+  uint32_t head_ = BufferPool::kNoBuffer;  // first held buffer
+  uint32_t last_ = BufferPool::kNoBuffer;  // last buffer with content; kNoBuffer when empty
+  size_t length_ = 0;                      // content bytes
+  size_t reserved_ = 0;                    // unfilled part of the last reservation (<= spare())
 };
 
 }  // namespace mcguard

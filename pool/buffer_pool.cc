@@ -27,6 +27,7 @@ BufferPool::BufferPool(uint32_t buffer_count, uint32_t buffer_size)
   // Lowest index on top, so a lightly used pool keeps touching the same pages.
   for (uint32_t i = 0; i < buffer_count; ++i) free_stack_[i] = buffer_count - 1 - i;
   free_top_ = buffer_count;
+  next_ = std::make_unique<uint32_t[]>(buffer_count);
 #ifndef NDEBUG
   held_ = std::make_unique<bool[]>(buffer_count);
 #endif
@@ -51,6 +52,7 @@ uint32_t BufferPool::acquire() {
   assert(!held_[index]);
   held_[index] = true;
 #endif
+  next_[index] = kNoBuffer;
   note_in_use();
   return index;
 }
@@ -66,6 +68,31 @@ bool BufferPool::acquire_many(uint32_t count, uint32_t* out) {
     assert(!held_[out[i]]);
     held_[out[i]] = true;
 #endif
+  }
+  note_in_use();
+  return true;
+}
+
+bool BufferPool::acquire_list(uint32_t count, uint32_t* head, uint32_t* tail) {
+  *head = kNoBuffer;
+  *tail = kNoBuffer;
+  if (count > free_top_) {
+    ++failed_acquires_;
+    return false;
+  }
+  for (uint32_t i = 0; i < count; ++i) {
+    const uint32_t index = free_stack_[--free_top_];
+#ifndef NDEBUG
+    assert(!held_[index]);
+    held_[index] = true;
+#endif
+    next_[index] = kNoBuffer;
+    if (*tail == kNoBuffer) {
+      *head = index;
+    } else {
+      next_[*tail] = index;
+    }
+    *tail = index;
   }
   note_in_use();
   return true;

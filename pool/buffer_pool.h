@@ -1,7 +1,8 @@
 // BufferPool: a fixed set of equal-size I/O buffers carved from one slab that is
 // mapped once at start-up. acquire() and release() are O(1) (a free stack of
 // indices) and never touch the heap, so the pool's size is a hard memory bound.
-// A pool belongs to one worker thread and is not thread-safe.
+// Each buffer also has one link slot, so BufferChains can string buffers into
+// lists without memory of their own. Not thread-safe: one pool per worker.
 #pragma once
 
 #include <cstddef>
@@ -27,7 +28,17 @@ class BufferPool {
   // counted once in failed_acquires). Whole-or-nothing keeps half-filled
   // reservations from holding the pool while they wait for each other.
   bool acquire_many(uint32_t count, uint32_t* out);
+  // The same reservation, handed out as a list linked through next(): *head
+  // and *tail are its ends, next(*tail) is kNoBuffer. count 0 succeeds with
+  // both set to kNoBuffer.
+  bool acquire_list(uint32_t count, uint32_t* head, uint32_t* tail);
   void release(uint32_t index);
+
+  // The link array BufferChain keeps its lists in: one slot per buffer,
+  // allocated with the pool, meaningful only while the buffer is held and only
+  // to its holder. acquire() sets a buffer's slot to kNoBuffer.
+  uint32_t next(uint32_t index) const { return next_[index]; }
+  void set_next(uint32_t index, uint32_t next) { next_[index] = next; }
 
   char* data(uint32_t index) { return slab_ + size_t{index} * buffer_size_; }
   const char* data(uint32_t index) const { return slab_ + size_t{index} * buffer_size_; }
@@ -47,8 +58,9 @@ class BufferPool {
   uint32_t buffer_size_;
   uint32_t capacity_;
   std::unique_ptr<uint32_t[]> free_stack_;
-  std::unique_ptr<bool[]> held_;  // per buffer, debug builds only: catches double release
-  uint32_t free_top_ = 0;         // number of free indices on the stack
+  std::unique_ptr<uint32_t[]> next_;  // per buffer: BufferChain's list links
+  std::unique_ptr<bool[]> held_;      // per buffer, debug builds only: catches double release
+  uint32_t free_top_ = 0;             // number of free indices on the stack
   uint32_t high_water_ = 0;
   uint64_t failed_acquires_ = 0;
 };

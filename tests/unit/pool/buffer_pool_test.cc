@@ -134,13 +134,85 @@ TEST(BufferPoolTest, AcquireManyOfZeroSucceedsEvenWhenDry) {
   pool.release(only);
 }
 
+// Walks a list linked through the pool's link array.
+std::vector<uint32_t> walk(const BufferPool& pool, uint32_t head) {
+  std::vector<uint32_t> out;
+  for (uint32_t at = head; at != BufferPool::kNoBuffer; at = pool.next(at)) {
+    out.push_back(at);
+    if (out.size() > pool.capacity()) break;  // a cycle: fail below, do not hang
+  }
+  return out;
+}
+
+TEST(BufferPoolTest, AcquireListLinksTheBuffersHeadToTail) {
+  BufferPool pool(8, 32);
+  const uint32_t single = pool.acquire();
+  uint32_t head = 0, tail = 0;
+  ASSERT_TRUE(pool.acquire_list(5, &head, &tail));
+  const std::vector<uint32_t> list = walk(pool, head);
+  ASSERT_EQ(list.size(), 5u);
+  EXPECT_EQ(list.back(), tail);
+  EXPECT_EQ(pool.next(tail), BufferPool::kNoBuffer);
+  std::set<uint32_t> seen(list.begin(), list.end());
+  seen.insert(single);
+  EXPECT_EQ(seen.size(), 6u);  // distinct, and none is the buffer already held
+  EXPECT_EQ(pool.in_use(), 6u);
+  EXPECT_EQ(pool.high_water(), 6u);
+  for (uint32_t index : list) pool.release(index);
+  pool.release(single);
+  EXPECT_EQ(pool.in_use(), 0u);
+}
+
+TEST(BufferPoolTest, AcquireListIsWholeOrNothing) {
+  BufferPool pool(4, 32);
+  const uint32_t first = pool.acquire();
+  uint32_t head = 7, tail = 7;
+  EXPECT_FALSE(pool.acquire_list(4, &head, &tail));
+  EXPECT_EQ(head, BufferPool::kNoBuffer);
+  EXPECT_EQ(tail, BufferPool::kNoBuffer);
+  EXPECT_EQ(pool.in_use(), 1u);
+  EXPECT_EQ(pool.failed_acquires(), 1u);
+  ASSERT_TRUE(pool.acquire_list(3, &head, &tail));
+  EXPECT_EQ(walk(pool, head).size(), 3u);
+  EXPECT_EQ(pool.available(), 0u);
+  // Zero succeeds even when dry, with an empty list.
+  EXPECT_TRUE(pool.acquire_list(0, &head, &tail));
+  EXPECT_EQ(head, BufferPool::kNoBuffer);
+  EXPECT_EQ(tail, BufferPool::kNoBuffer);
+  EXPECT_EQ(pool.failed_acquires(), 1u);
+  pool.release(first);
+}
+
+TEST(BufferPoolTest, AcquireClearsTheLinkLeftByAPreviousHolder) {
+  BufferPool pool(2, 32);
+  const uint32_t a = pool.acquire();
+  const uint32_t b = pool.acquire();
+  pool.set_next(a, b);
+  pool.set_next(b, a);
+  EXPECT_EQ(pool.next(a), b);
+  EXPECT_EQ(pool.next(b), a);
+  pool.release(a);
+  const uint32_t again = pool.acquire();
+  ASSERT_EQ(again, a);  // last in, first out
+  EXPECT_EQ(pool.next(again), BufferPool::kNoBuffer);
+  EXPECT_EQ(pool.next(b), a);  // other links are the holder's business
+  pool.release(again);
+  pool.release(b);
+  uint32_t head, tail;
+  ASSERT_TRUE(pool.acquire_list(2, &head, &tail));
+  EXPECT_EQ(pool.next(head), tail);
+  EXPECT_EQ(pool.next(tail), BufferPool::kNoBuffer);
+}
+
 TEST(BufferPoolTest, EmptyPoolRefusesEverything) {
   BufferPool pool(0, 32);
   EXPECT_EQ(pool.capacity(), 0u);
   EXPECT_EQ(pool.acquire(), BufferPool::kNoBuffer);
   uint32_t out[1];
   EXPECT_FALSE(pool.acquire_many(1, out));
-  EXPECT_EQ(pool.failed_acquires(), 2u);
+  uint32_t head, tail;
+  EXPECT_FALSE(pool.acquire_list(1, &head, &tail));
+  EXPECT_EQ(pool.failed_acquires(), 3u);
 }
 
 TEST(BufferPoolTest, ZeroBufferSizeIsRejected) {
@@ -182,7 +254,7 @@ TEST(BufferPoolTest, RandomAcquireReleaseMatchesModel) {
   uint32_t peak = 0;
   uint64_t failures = 0;
   for (int step = 0; step < 20000; ++step) {
-    const int op = static_cast<int>(rng() % 3);
+    const int op = static_cast<int>(rng() % 4);
     if (op == 0) {
       const uint32_t index = pool.acquire();
       if (held.size() == kCount) {
@@ -202,6 +274,24 @@ TEST(BufferPoolTest, RandomAcquireReleaseMatchesModel) {
         for (uint32_t i = 0; i < want; ++i) {
           ASSERT_EQ(std::count(held.begin(), held.end(), out[i]), 0);
           held.push_back(out[i]);
+        }
+      } else {
+        ++failures;
+      }
+    } else if (op == 2) {
+      const uint32_t want = rng() % 8;
+      uint32_t head, tail;
+      const bool ok = pool.acquire_list(want, &head, &tail);
+      ASSERT_EQ(ok, held.size() + want <= kCount);
+      if (ok) {
+        const std::vector<uint32_t> list = walk(pool, head);
+        ASSERT_EQ(list.size(), want);
+        if (want > 0) {
+          ASSERT_EQ(list.back(), tail);
+        }
+        for (uint32_t index : list) {
+          ASSERT_EQ(std::count(held.begin(), held.end(), index), 0);
+          held.push_back(index);
         }
       } else {
         ++failures;
