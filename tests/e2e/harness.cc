@@ -432,6 +432,7 @@ namespace {
 // Stores and deletes one item `count` times on the memcached at `port`: each
 // store takes the next CAS value, so later items get CAS values above `count`.
 bool advance_cas(uint16_t port, int count, std::string* error) {
+  if (count == 0) return true;
   auto c = Client::connect(port);
   if (!c) {
     *error = "cannot connect to memcached on port " + std::to_string(port);

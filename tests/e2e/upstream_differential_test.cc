@@ -56,8 +56,8 @@ void expect_suites_pass_through(int upstreams) {
   // apply to the inner run.
   ProgramRun run = run_program({self, std::string("--gtest_filter=") + kSuites, "--gtest_color=no"},
                                {"MCGUARD_E2E_UPSTREAMS=" + std::to_string(upstreams)}, {"GTEST_"},
-                               milliseconds(300000));
-  ASSERT_FALSE(run.timed_out) << "the suites did not finish within 300 s; output:\n"
+                               milliseconds(600000));
+  ASSERT_FALSE(run.timed_out) << "the suites did not finish within 600 s; output:\n"
                               << escape(run.output, 20000);
   std::smatch passed;
   const bool counted =
