@@ -107,7 +107,7 @@ void ReplyQueue::consume(size_t n) {
       const size_t take = std::min(n, slot->size() - segment.value_sent);
       segment.value_sent += take;
       n -= take;
-      if (segment.value_sent == slot->size()) {
+      if (slot->ready() && segment.value_sent == slot->size()) {
         pending_pool_->release(slot);
         segment.pending = nullptr;
       }
