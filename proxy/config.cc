@@ -82,6 +82,9 @@ po::options_description option_set() {
       "send a down upstream's keys to the next server on the ring");
   add("upstream-retry", po::value<std::string>(),
       "first retry delay for a down upstream, doubling up to 30s (default 1s)");
+  add("reply-pool-size", po::value<std::string>(),
+      "upstream mode: memory for awaited replies, split across workers (default: per worker 16m or "
+      "4 x (max-value-size + 1m), the larger)");
   add("upstream-max-pending", po::value<unsigned>(),
       "upstream replies awaited at once per worker (default 4096)");
   add("on-reject", po::value<std::string>(),
@@ -155,6 +158,10 @@ void apply_options(const po::variables_map& vm, Settings& s) {
     s.upstream_max_pending = vm["upstream-max-pending"].as<unsigned>();
     if (s.upstream_max_pending < 16) throw Failure{"--upstream-max-pending must be at least 16"};
   }
+  if (vm.count("reply-pool-size")) {
+    s.reply_pool_size =
+        size_or_throw("reply-pool-size", vm["reply-pool-size"].as<std::string>(), 1);
+  }
   if (vm.count("on-reject")) {
     auto mode = vm["on-reject"].as<std::string>();
     if (mode != "delete" && mode != "keep") throw Failure{"--on-reject must be delete or keep"};
@@ -173,6 +180,15 @@ void validate(Settings& s) {
     throw Failure{"--memory-limit must exceed --max-value-size so one value fits"};
   }
   if (s.pool_size == 0) s.pool_size = kDefaultPoolPerWorker * s.threads;
+  const uint64_t reply_minimum = s.max_value_size + (1u << 20);
+  if (s.upstreams.empty()) {
+    s.reply_pool_size = 0;
+  } else if (s.reply_pool_size == 0) {
+    s.reply_pool_size = std::max<uint64_t>(16u << 20, 4 * reply_minimum) * s.threads;
+  } else if (s.reply_pool_size / s.threads < reply_minimum) {
+    throw Failure{"--reply-pool-size must give each worker at least one max-size value and 1m (" +
+                  std::to_string(reply_minimum) + " bytes)"};
+  }
   if (s.buffers_per_max_value() > kMaxChainBuffers) {
     throw Failure{"--buffer-size too small for --max-value-size: a value may span at most " +
                   std::to_string(kMaxChainBuffers) + " buffers"};

@@ -32,6 +32,14 @@ struct Settings {
   bool upstream_failover = false;
   int64_t upstream_retry_ms = 1000;
   uint32_t upstream_max_pending = 4096;  // replies awaited per worker
+  // Memory for replies awaited from upstreams, in small buffers so that many
+  // small pipelined replies do not each hold a whole I/O buffer. 0: 16 MiB per
+  // worker, or four max-size values (each with 1 MiB) if that is more.
+  uint64_t reply_pool_size = 0;
+  static constexpr uint32_t kReplyBufferSize = 4096;
+  uint32_t reply_buffers_per_worker() const {
+    return static_cast<uint32_t>(reply_pool_size / threads / kReplyBufferSize);
+  }
   bool delete_on_reject = true;
 
   std::string config_path;

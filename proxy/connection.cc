@@ -276,7 +276,7 @@ bool Connection::finish_value_from_chain() {
   } else {
     iovec iov[kMaxValueIovecs];
     size_t count = value_.iovecs(0, length, iov, kMaxValueIovecs);
-    execute({iov, count});
+    execute({iov, count}, &value_);
   }
   value_.release();
   receive_start_ += header_bytes_;
@@ -285,8 +285,8 @@ bool Connection::finish_value_from_chain() {
   return true;
 }
 
-void Connection::execute(std::span<const iovec> value) {
-  context_.tier.execute(request_, value, replies_);
+void Connection::execute(std::span<const iovec> value, BufferChain* value_chain) {
+  context_.tier.execute(request_, value, replies_, value_chain);
 }
 
 void Connection::reply_text(std::string_view text) { replies_.append_text(text); }
@@ -294,15 +294,15 @@ void Connection::reply_text(std::string_view text) { replies_.append_text(text);
 void Connection::unlink_rejected_key() {
   // As memcached does: a failed set (or ms) must not leave the old value readable.
   if (request_.command == Command::kSet) {
-    context_.tier.remove_stale(request_.key);
+    context_.tier.remove_stale(request_.key, replies_);
   } else if (request_.command == Command::kMetaSet) {
     if (!request_.meta.has('b')) {
-      context_.tier.remove_stale(request_.key);
+      context_.tier.remove_stale(request_.key, replies_);
       return;
     }
     char decoded[kMaxKeyLength];
     size_t length = base64_decode(request_.key, decoded);
-    if (length > 0) context_.tier.remove_stale({decoded, length});
+    if (length > 0) context_.tier.remove_stale({decoded, length}, replies_);
   }
 }
 

@@ -93,7 +93,7 @@ class Connection {
   bool begin_storage(size_t header_bytes);
   bool finish_value_from_chain();
   bool tier_ready();
-  void execute(std::span<const iovec> value);
+  void execute(std::span<const iovec> value, BufferChain* value_chain = nullptr);
   void reply_text(std::string_view text);
   void unlink_rejected_key();
   void handle_local_command();

@@ -48,9 +48,9 @@ void log_start(const mcguard::Settings& s) {
   spdlog::info(
       "memory budget {}: pool {} ({} workers x {} buffers x {} B) + store {} + connections {} "
       "({} x {} B); max value {} B",
-      mebibytes(pool + store + connections), mebibytes(pool), s.threads,
-      s.buffers_per_worker(), s.buffer_size, mebibytes(store), mebibytes(connections),
-      s.max_connections, per_connection, s.max_value_size);
+      mebibytes(pool + store + connections), mebibytes(pool), s.threads, s.buffers_per_worker(),
+      s.buffer_size, mebibytes(store), mebibytes(connections), s.max_connections, per_connection,
+      s.max_value_size);
   if (!s.config_path.empty()) spdlog::info("configuration read from {}", s.config_path);
 }
 

@@ -6,20 +6,23 @@
 namespace mcguard {
 
 bool PendingReply::append(std::string_view bytes) {
-  if (inline_length + bytes.size() <= kInlineBytes) {
-    // The inline tail always follows the chain's bytes, so order is kept.
-    std::memcpy(inline_bytes + inline_length, bytes.data(), bytes.size());
-    inline_length = static_cast<uint8_t>(inline_length + bytes.size());
-    return true;
-  }
-  if (!reserve_chain(bytes.size())) return false;
-  append_chain({bytes.data(), bytes.size()});
+  if (!reserve(bytes.size())) return false;
+  append_reserved({bytes.data(), bytes.size()});
   return true;
 }
 
-bool PendingReply::reserve_chain(size_t bytes) { return chain.reserve(bytes + inline_length); }
+bool PendingReply::reserve(size_t bytes) {
+  // The inline bytes always follow the chain's, so either place keeps order.
+  reserved_inline = inline_length + bytes <= kInlineBytes;
+  return reserved_inline || chain.reserve(bytes + inline_length);
+}
 
-void PendingReply::append_chain(std::span<const char> bytes) {
+void PendingReply::append_reserved(std::span<const char> bytes) {
+  if (reserved_inline) {
+    std::memcpy(inline_bytes + inline_length, bytes.data(), bytes.size());
+    inline_length = static_cast<uint16_t>(inline_length + bytes.size());
+    return;
+  }
   if (inline_length > 0) {
     chain.append({inline_bytes, inline_length});
     inline_length = 0;

@@ -22,7 +22,9 @@ namespace mcguard {
 class ReplyQueue;
 
 struct PendingReply {
-  static constexpr size_t kInlineBytes = 64;
+  // Small replies (status lines, small values) stay inline, so thousands of
+  // pipelined small requests do not each hold a pool buffer.
+  static constexpr size_t kInlineBytes = 1024;
 
   PendingReply(BufferPool& pool, uint32_t max_chain_buffers) : chain(pool, max_chain_buffers) {}
 
@@ -30,7 +32,8 @@ struct PendingReply {
   // need no pool buffer, so a reply can always be ended or replaced by an error).
   BufferChain chain;
   char inline_bytes[kInlineBytes];
-  uint8_t inline_length = 0;
+  uint16_t inline_length = 0;
+  bool reserved_inline = false;  // where append_reserved puts bytes
 
   PendingReply* leader = nullptr;         // first slot of the group (itself for the leader)
   PendingReply* next_in_group = nullptr;  // group order = reply order
@@ -53,10 +56,10 @@ struct PendingReply {
   bool ready() const { return group_done; }
   // Appends reply bytes in order; false when the pool cannot hold them.
   bool append(std::string_view bytes);
-  // Reserves chain room for `bytes` that will be appended with append_chain.
-  bool reserve_chain(size_t bytes);
-  // Appends to the chain (after moving any inline bytes there, to keep order).
-  void append_chain(std::span<const char> bytes);
+  // Makes room for `bytes` more (inline when they fit, else in the chain) to
+  // be appended piecewise with append_reserved; false when the pool cannot.
+  bool reserve(size_t bytes);
+  void append_reserved(std::span<const char> bytes);
   void clear();
   // iovecs over bytes [offset, size()); returns the count.
   size_t iovecs(size_t offset, iovec* out, size_t max_iov) const;

@@ -17,11 +17,13 @@ Worker::Worker(const Settings& settings, int listen_fd, EmbeddedTier* embedded, 
     upstream_settings_.connections = settings.upstream_connections;
     upstream_settings_.max_value_size = settings.max_value_size;
     upstream_settings_.delete_on_reject = settings.delete_on_reject;
+    reply_pool_ = std::make_unique<BufferPool>(settings.reply_buffers_per_worker(),
+                                               Settings::kReplyBufferSize);
     // A reply slot may hold one max-size value with its VALUE line.
     const uint32_t slot_buffers =
-        static_cast<uint32_t>((settings.max_value_size + 512) / settings.buffer_size + 2);
-    pending_replies_ =
-        std::make_unique<PendingReplyPool>(pool_, settings.upstream_max_pending, slot_buffers);
+        static_cast<uint32_t>((settings.max_value_size + 512) / Settings::kReplyBufferSize + 2);
+    pending_replies_ = std::make_unique<PendingReplyPool>(
+        *reply_pool_, settings.upstream_max_pending, slot_buffers);
     auto upstream = std::make_unique<UpstreamTier>(settings.upstreams, upstream_settings_, pool_,
                                                    loop_, *pending_replies_);
     upstream_ = upstream.get();

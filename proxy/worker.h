@@ -42,6 +42,7 @@ class Worker final : private TurnHook {
   int64_t next_deadline_ms() const override;
 
   BufferPool pool_;
+  std::unique_ptr<BufferPool> reply_pool_;  // upstream mode: awaited replies
   WorkerStats stats_;
   RejectionLog rejection_log_;
   EpollLoop loop_;

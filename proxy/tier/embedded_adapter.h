@@ -11,10 +11,11 @@ class EmbeddedTierAdapter final : public Tier {
  public:
   explicit EmbeddedTierAdapter(EmbeddedTier& tier) : tier_(tier) {}
   bool can_accept(const Request&) override { return true; }
-  void execute(const Request& request, std::span<const iovec> value, ReplyQueue& reply) override {
+  void execute(const Request& request, std::span<const iovec> value, ReplyQueue& reply,
+               BufferChain*) override {
     tier_.execute(request, value, reply);
   }
-  void remove_stale(std::string_view key) override { tier_.unlink(key); }
+  void remove_stale(std::string_view key, const ReplyQueue&) override { tier_.unlink(key); }
 
  private:
   EmbeddedTier& tier_;

@@ -21,11 +21,16 @@ class Tier {
   // its reply); the connection stops and retries later.
   virtual bool can_accept(const Request& request) = 0;
   // Serves one data command whose data block (if any) is complete; `value`
-  // covers value_length bytes without the trailing "\r\n".
-  virtual void execute(const Request& request, std::span<const iovec> value, ReplyQueue& reply) = 0;
+  // covers value_length bytes without the trailing "\r\n". When the block
+  // arrived in a chain, `value_chain` holds it (with its "\r\n") and the tier
+  // may take its buffers instead of copying them.
+  virtual void execute(const Request& request, std::span<const iovec> value, ReplyQueue& reply,
+                       BufferChain* value_chain) = 0;
   // A storage command was rejected for its size before its data arrived:
   // remove the stale item under `key` (decoded), as memcached does.
-  virtual void remove_stale(std::string_view key) = 0;
+  // `client` is the asking connection's reply queue (the removal is ordered
+  // with its other requests).
+  virtual void remove_stale(std::string_view key, const ReplyQueue& client) = 0;
 };
 
 }  // namespace mcguard

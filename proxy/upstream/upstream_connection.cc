@@ -198,7 +198,7 @@ void UpstreamConnection::handle_replies() {
           return;
         }
       }
-      if (data_target_ != nullptr) data_target_->append_chain({base + receive_start_, take});
+      if (data_target_ != nullptr) data_target_->append_reserved({base + receive_start_, take});
       receive_start_ += static_cast<uint32_t>(take);
       data_remaining_ -= take;
       if (data_remaining_ > 0) break;
@@ -289,8 +289,8 @@ bool UpstreamConnection::deliver(PendingReply* slot, std::string_view line, cons
   data_remaining_ = reply.value_length + 2;
   data_target_ = nullptr;
   if (slot == nullptr) return true;
-  if (slot->reserve_chain(line.size() + data_remaining_)) {
-    slot->append_chain({line.data(), line.size()});
+  if (slot->reserve(line.size() + data_remaining_)) {
+    slot->append_reserved({line.data(), line.size()});
     data_target_ = slot;
   } else if (slot->leader->failure == nullptr) {
     slot->leader->failure = "out of memory";  // the data is read and dropped

@@ -50,6 +50,8 @@ class UpstreamConnection final : public IoHandler {
   // Appends request bytes to send; false when the pool cannot hold them.
   bool queue(std::string_view bytes);
   bool queue(std::span<const iovec> bytes);
+  // Takes a chain's bytes (its buffers, when they line up; it ends empty).
+  bool queue(BufferChain& chain) { return out_.splice_from(chain); }
   // Registers the reply expected for the request just queued. `slot` receives
   // it (a batch head for kRetrieval); null drops it.
   void expect(Expectation expectation, Command command, PendingReply* slot);

@@ -96,14 +96,13 @@ UpstreamServer* UpstreamTier::route(std::string_view key) {
   return index == KetamaRing::kNoServer ? nullptr : &servers_[index];
 }
 
-UpstreamConnection& UpstreamTier::pick(UpstreamServer& server) {
-  UpstreamConnection& connection = *server.connections[server.next_connection];
-  server.next_connection = (server.next_connection + 1) % server.connections.size();
-  return connection;
+UpstreamConnection& UpstreamTier::pick(UpstreamServer& server, const ReplyQueue& client) {
+  const auto id = static_cast<uint32_t>(client.owner_id());
+  return *server.connections[id % server.connections.size()];
 }
 
-void UpstreamTier::execute(const Request& request, std::span<const iovec> value,
-                           ReplyQueue& reply) {
+void UpstreamTier::execute(const Request& request, std::span<const iovec> value, ReplyQueue& reply,
+                           BufferChain* value_chain) {
   if (request.command == Command::kMetaNoop) {
     // Replies are queued in request order, so a local MN is a true barrier.
     reply.append_text("MN\r\n");
@@ -114,12 +113,12 @@ void UpstreamTier::execute(const Request& request, std::span<const iovec> value,
   } else if (request.command == Command::kFlushAll) {
     forward_to_all(request, reply);
   } else {
-    forward_single(request, value, reply);
+    forward_single(request, value, reply, value_chain);
   }
 }
 
 void UpstreamTier::forward_single(const Request& request, std::span<const iovec> value,
-                                  ReplyQueue& reply) {
+                                  ReplyQueue& reply, BufferChain* value_chain) {
   // A key the reply parser would refuse must not reach the shared connection.
   if (!request.meta.has('b') && !is_valid_reply_key(request.key)) {
     reply.append_text(kBadFormat);
@@ -139,10 +138,15 @@ void UpstreamTier::forward_single(const Request& request, std::span<const iovec>
   }
   // Quiet requests may get no reply at all: an "mn" after them marks the end.
   const bool quiet = request.noreply || request.meta.has('q');
-  UpstreamConnection& connection = pick(*server);
+  UpstreamConnection& connection = pick(*server, reply);
   bool queued = connection.queue(request.line) && connection.queue(kCrlf);
   if (queued && request.has_value()) {
-    queued = connection.queue(value) && connection.queue(kCrlf);
+    if (value_chain != nullptr && value_chain->length() == request.value_length + 2) {
+      // The value's buffers move to the upstream's send queue: no copy.
+      queued = connection.queue(*value_chain);
+    } else {
+      queued = connection.queue(value) && connection.queue(kCrlf);
+    }
   }
   if (queued && quiet) queued = connection.queue(kNoopBarrier);
   if (!queued) {
@@ -193,7 +197,7 @@ void UpstreamTier::forward_retrieval(const Request& request, ReplyQueue& reply) 
       continue;
     }
     if (server->batch_connection == nullptr) {
-      server->batch_connection = &pick(*server);
+      server->batch_connection = &pick(*server, reply);
       server->batch_head = slot;
       out_of_memory |=
           !server->batch_connection->queue(verb) || !server->batch_connection->queue(exptime);
@@ -228,7 +232,7 @@ void UpstreamTier::forward_to_all(const Request& request, ReplyQueue& reply) {
     if (server.unavailable(reactor_.now_ms())) {
       groups_.fail(slot, "upstream unavailable");
     } else {
-      UpstreamConnection& connection = pick(server);
+      UpstreamConnection& connection = pick(server, reply);
       bool queued = connection.queue(request.line) && connection.queue(kCrlf) &&
                     (!request.noreply || connection.queue(kNoopBarrier));
       connection.expect(request.noreply ? Expectation::kQuiet : Expectation::kSingle,
@@ -239,11 +243,11 @@ void UpstreamTier::forward_to_all(const Request& request, ReplyQueue& reply) {
   }
 }
 
-void UpstreamTier::remove_stale(std::string_view key) {
+void UpstreamTier::remove_stale(std::string_view key, const ReplyQueue& client) {
   if (!settings_.delete_on_reject || !is_valid_reply_key(key)) return;
   UpstreamServer* server = route(key);
   if (server == nullptr) return;
-  UpstreamConnection& connection = pick(*server);
+  UpstreamConnection& connection = pick(*server, client);
   bool queued = connection.queue("delete ") && connection.queue(key) &&
                 connection.queue(" noreply\r\n") && connection.queue(kNoopBarrier);
   connection.expect(Expectation::kQuiet, Command::kDelete, nullptr);

@@ -29,8 +29,9 @@ class UpstreamTier final : public Tier {
   ~UpstreamTier() override;
 
   bool can_accept(const Request& request) override;
-  void execute(const Request& request, std::span<const iovec> value, ReplyQueue& reply) override;
-  void remove_stale(std::string_view key) override;
+  void execute(const Request& request, std::span<const iovec> value, ReplyQueue& reply,
+               BufferChain* value_chain) override;
+  void remove_stale(std::string_view key, const ReplyQueue& client) override;
 
   // Loop hooks: write what this turn queued; fail what is overdue; when the
   // loop must next look at the clock (-1: no deadline).
@@ -42,8 +43,11 @@ class UpstreamTier final : public Tier {
 
  private:
   UpstreamServer* route(std::string_view key);
-  UpstreamConnection& pick(UpstreamServer& server);
-  void forward_single(const Request& request, std::span<const iovec> value, ReplyQueue& reply);
+  // One client's requests to one server always share a connection, so they
+  // reach memcached in the order the client sent them.
+  UpstreamConnection& pick(UpstreamServer& server, const ReplyQueue& client);
+  void forward_single(const Request& request, std::span<const iovec> value, ReplyQueue& reply,
+                      BufferChain* value_chain);
   void forward_retrieval(const Request& request, ReplyQueue& reply);
   void forward_to_all(const Request& request, ReplyQueue& reply);
 
