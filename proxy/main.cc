@@ -25,14 +25,12 @@ std::string mebibytes(uint64_t bytes) {
 }
 
 void log_start(const mcguard::Settings& s) {
-  // Per connection: the Connection itself plus the index arrays of its value
-  // and reply chains; no buffers while idle.
-  const uint64_t per_connection = sizeof(mcguard::Connection) +
-                                  4ull * (s.buffers_per_max_value() + 2) +
-                                  4ull * (s.max_reply_backlog / s.buffer_size + 3) + 64;
+  // Per connection: the Connection itself and its event-loop slot; its chains
+  // are links through the pool, and it holds no buffer while idle.
+  const uint64_t per_connection = sizeof(mcguard::Connection) + 64;
   const uint64_t pool = uint64_t{s.buffers_per_worker()} * s.buffer_size * s.threads;
   const uint64_t connections = per_connection * s.max_connections;
-  const uint64_t store = s.upstreams.empty() ? s.memory_limit : 0;
+  const uint64_t store = s.upstreams.empty() ? s.memory_limit : s.reply_pool_size;
   std::string tier = "embedded";
   if (!s.upstreams.empty()) {
     tier = "upstream (";
@@ -46,11 +44,11 @@ void log_start(const mcguard::Settings& s) {
   spdlog::info("mcguard {} listening on {}:{}; io engine epoll; tier {}; {} workers",
                MCGUARD_VERSION, s.listen_host, s.listen_port, tier, s.threads);
   spdlog::info(
-      "memory budget {}: pool {} ({} workers x {} buffers x {} B) + store {} + connections {} "
+      "memory budget {}: pool {} ({} workers x {} buffers x {} B) + {} {} + connections {} "
       "({} x {} B); max value {} B",
       mebibytes(pool + store + connections), mebibytes(pool), s.threads, s.buffers_per_worker(),
-      s.buffer_size, mebibytes(store), mebibytes(connections), s.max_connections, per_connection,
-      s.max_value_size);
+      s.buffer_size, s.upstreams.empty() ? "store" : "reply pool", mebibytes(store),
+      mebibytes(connections), s.max_connections, per_connection, s.max_value_size);
   if (!s.config_path.empty()) spdlog::info("configuration read from {}", s.config_path);
 }
 
