@@ -8,6 +8,31 @@
 namespace mcguard::e2e {
 namespace {
 
+// Sends `request` until its reply, read up to END, is `wanted` or `limit` has
+// passed, polling every `interval`. Any other reply must be `otherwise` when
+// that is given. Returns whether `wanted` came.
+bool poll_for_reply(Client& c, const std::string& request, std::string_view wanted,
+                    milliseconds limit, milliseconds interval, std::string_view otherwise = {}) {
+  const auto deadline = Clock::now() + limit;
+  while (Clock::now() < deadline) {
+    EXPECT_TRUE(c.send(request));
+    ReadResult r = c.read_until(
+        [](std::string_view got) {
+          size_t at = got.find("END\r\n");
+          return at == std::string_view::npos ? 0 : at + 5;
+        },
+        milliseconds(2000));
+    EXPECT_FALSE(r.timed_out || r.closed) << escape(r.bytes);
+    if (r.timed_out || r.closed) return false;
+    if (r.bytes == wanted) return true;
+    if (!otherwise.empty()) {
+      EXPECT_EQ(r.bytes, otherwise);
+    }
+    std::this_thread::sleep_for(interval);
+  }
+  return false;
+}
+
 TEST_F(Differential, FlushAll) {
   expect_same("set a 0 0 1\r\nx\r\nset b 0 0 1\r\ny\r\nflush_all\r\nget a b\r\n");
   expect_same("set a 0 0 1\r\nx\r\nflush_all 0\r\nget a\r\n");
@@ -23,24 +48,8 @@ TEST_F(Differential, FlushAllWithDelay) {
   expect_same("set k 0 0 1\r\nx\r\nflush_all 3\r\nget k\r\n");
   for (Side side : {Side::kReference, Side::kSubject}) {
     SCOPED_TRACE(side == Side::kReference ? "memcached" : subject_name());
-    const auto deadline = Clock::now() + milliseconds(6000);
-    bool gone = false;
-    while (!gone && Clock::now() < deadline) {
-      Client& c = client(side);
-      ASSERT_TRUE(c.send("get k\r\n"));
-      ReadResult r = c.read_until(
-          [](std::string_view got) {
-            size_t at = got.find("END\r\n");
-            return at == std::string_view::npos ? 0 : at + 5;
-          },
-          milliseconds(2000));
-      ASSERT_FALSE(r.timed_out || r.closed) << escape(r.bytes);
-      gone = r.bytes == "END\r\n";
-      if (!gone) {
-        ASSERT_EQ(r.bytes, "VALUE k 0 1\r\nx\r\nEND\r\n");
-        std::this_thread::sleep_for(milliseconds(50));  // polling interval
-      }
-    }
+    bool gone = poll_for_reply(client(side), "get k\r\n", "END\r\n", milliseconds(6000),
+                               milliseconds(50), "VALUE k 0 1\r\nx\r\nEND\r\n");
     EXPECT_TRUE(gone) << "flush_all 3 did not take effect within 6 s";
   }
   // Items stored after the flush took effect are kept. An item stored in the
@@ -48,21 +57,9 @@ TEST_F(Differential, FlushAllWithDelay) {
   // whole seconds), so each side is given until its next second.
   for (Side side : {Side::kReference, Side::kSubject}) {
     SCOPED_TRACE(side == Side::kReference ? "memcached" : subject_name());
-    const auto deadline = Clock::now() + milliseconds(3000);
-    bool kept = false;
-    while (!kept && Clock::now() < deadline) {
-      Client& c = client(side);
-      ASSERT_TRUE(c.send("set k 0 0 1\r\ny\r\nget k\r\n"));
-      ReadResult r = c.read_until(
-          [](std::string_view got) {
-            size_t at = got.find("END\r\n");
-            return at == std::string_view::npos ? 0 : at + 5;
-          },
-          milliseconds(2000));
-      ASSERT_FALSE(r.timed_out || r.closed) << escape(r.bytes);
-      kept = r.bytes == "STORED\r\nVALUE k 0 1\r\ny\r\nEND\r\n";
-      if (!kept) std::this_thread::sleep_for(milliseconds(100));  // polling interval
-    }
+    bool kept = poll_for_reply(client(side), "set k 0 0 1\r\ny\r\nget k\r\n",
+                               "STORED\r\nVALUE k 0 1\r\ny\r\nEND\r\n", milliseconds(3000),
+                               milliseconds(100));
     EXPECT_TRUE(kept) << "an item stored after the flush was not kept";
   }
 }
@@ -76,21 +73,8 @@ TEST_F(Differential, ItemsExpire) {
   expect_same("set k 0 1 1\r\nx\r\nset forever 0 0 1\r\ny\r\nget k\r\n");
   for (Side side : {Side::kReference, Side::kSubject}) {
     SCOPED_TRACE(side == Side::kReference ? "memcached" : subject_name());
-    const auto deadline = Clock::now() + milliseconds(4000);
-    bool gone = false;
-    while (!gone && Clock::now() < deadline) {
-      Client& c = client(side);
-      ASSERT_TRUE(c.send("get k\r\n"));
-      ReadResult r = c.read_until(
-          [](std::string_view got) {
-            size_t at = got.find("END\r\n");
-            return at == std::string_view::npos ? 0 : at + 5;
-          },
-          milliseconds(2000));
-      ASSERT_FALSE(r.timed_out || r.closed) << escape(r.bytes);
-      gone = r.bytes == "END\r\n";
-      if (!gone) std::this_thread::sleep_for(milliseconds(50));  // polling interval
-    }
+    bool gone =
+        poll_for_reply(client(side), "get k\r\n", "END\r\n", milliseconds(4000), milliseconds(50));
     EXPECT_TRUE(gone) << "an item with a 1 s TTL was still there after 4 s";
   }
   expect_same("get k forever\r\nmg k v\r\ntouch k 10\r\n");
