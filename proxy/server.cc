@@ -202,6 +202,25 @@ void Server::render_stats(std::string_view args, ReplyQueue& reply) const {
   append_stat(out, "mcguard_pool_buffers_in_use", pool_in_use);
   append_stat(out, "mcguard_pool_high_water", pool_high_water);
   append_stat(out, "mcguard_pool_failed_acquires", pool_failed);
+  // Per upstream, summed over workers; "down" counts the workers that see it down.
+  if (!settings_.upstreams.empty()) {
+    for (size_t i = 0; i < settings_.upstreams.size(); ++i) {
+      uint64_t requests_sent = 0, failures = 0, down = 0;
+      std::string name;
+      for (const auto& worker : workers_) {
+        const UpstreamServer& server = worker->upstream()->servers()[i];
+        name = server.name;
+        requests_sent += server.requests.get();
+        failures += server.failures.get();
+        down += server.down ? 1 : 0;
+      }
+      const std::string prefix = "mcguard_upstream_" + std::to_string(i) + "_";
+      append_stat(out, prefix + "address", name);
+      append_stat(out, prefix + "requests", requests_sent);
+      append_stat(out, prefix + "failures", failures);
+      append_stat(out, prefix + "down_workers", down);
+    }
+  }
   out += "END\r\n";
   reply.append_text(out);
 }

@@ -6,6 +6,7 @@
 
 #include <sys/socket.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -39,7 +40,7 @@ struct UpstreamServer {
   uint32_t next_connection = 0;
 
   uint32_t consecutive_failures = 0;
-  bool down = false;
+  std::atomic<bool> down{false};  // read by `stats` from other threads
   int64_t retry_at_ms = 0;
   int64_t retry_delay_ms = 0;
 
