@@ -533,8 +533,8 @@ TEST_F(UpstreamClients, ClientLeavingWithRequestsInFlightDisturbsNoOne) {
   // Freeze the three servers, so nothing is answered while requests queue up.
   std::vector<size_t> queued(3);
   for (int server = 0; server < 3; ++server) {
+    ASSERT_TRUE(freeze(*upstreams_[server])) << "upstream " << server << " did not stop";
     queued[server] = tcp_receive_queue(upstream_ports_[server]);
-    ASSERT_TRUE(upstreams_[server]->signal(SIGSTOP));
   }
   struct Thaw {
     std::vector<std::unique_ptr<ServerProcess>>& servers;
@@ -558,7 +558,17 @@ TEST_F(UpstreamClients, ClientLeavingWithRequestsInFlightDisturbsNoOne) {
           return true;
         },
         milliseconds(5000));
-    ASSERT_TRUE(forwarded) << "the leaving client's requests never all reached the upstreams";
+    ASSERT_TRUE(forwarded) << "the leaving client's requests never all reached the upstreams: " <<
+        [&] {
+          std::string queues;
+          for (int server = 0; server < 3; ++server) {
+            queues += " upstream " + std::to_string(server) + ": " +
+                      std::to_string(tcp_receive_queue(upstream_ports_[server])) +
+                      " bytes queued of " + std::to_string(queued[server] + set_bytes[server]) +
+                      ";";
+          }
+          return queues;
+        }();
     // The staying clients' requests queue behind the leaving client's.
     for (int s = 0; s < kStaying; ++s) ASSERT_TRUE(staying[s].send(staying_request[s] + "mn\r\n"));
     EXPECT_TRUE(leaving.quiet_for(milliseconds(0)));

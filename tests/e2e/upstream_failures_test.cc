@@ -105,7 +105,7 @@ TEST_F(UpstreamFailures, KilledWhileRequestsWaitThenRestarted) {
 
   // Frozen, memcached takes requests into its socket buffer but answers none;
   // once they are there, they are in flight.
-  ASSERT_TRUE(upstreams_[0]->signal(SIGSTOP));
+  ASSERT_TRUE(freeze(*upstreams_[0])) << "the upstream did not stop";
   const size_t queued_before = tcp_receive_queue(upstream_ports_[0]);
   const std::string request = "get a\r\n" + set_command("b", std::string(3000, 'b')) + "mg a v\r\n";
   ASSERT_TRUE(c.send(request + "mn\r\n"));

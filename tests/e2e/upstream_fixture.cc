@@ -4,11 +4,13 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -50,6 +52,27 @@ size_t tcp_receive_queue(uint16_t port) {
     }
   }
   return total;
+}
+
+bool freeze(ServerProcess& server, milliseconds timeout) {
+  if (!server.signal(SIGSTOP)) return false;
+  const std::string tasks = "/proc/" + std::to_string(server.pid()) + "/task";
+  return wait_until(
+      [&] {
+        std::error_code error;
+        for (const auto& task : std::filesystem::directory_iterator(tasks, error)) {
+          // "pid (comm) S ...": the state follows the last ')'.
+          std::ifstream in(task.path() / "stat");
+          std::string stat;
+          std::getline(in, stat);
+          const size_t paren = stat.rfind(')');
+          if (paren == std::string::npos || paren + 2 >= stat.size()) return false;
+          const char state = stat[paren + 2];
+          if (state != 'T' && state != 't') return false;
+        }
+        return !error;
+      },
+      timeout, milliseconds(1));
 }
 
 // ---- FakeUpstream ----

@@ -41,6 +41,10 @@ bool wait_until(const std::function<bool()>& condition, milliseconds timeout,
 // a frozen memcached this is what its clients have sent it so far.
 size_t tcp_receive_queue(uint16_t port);
 
+// Sends SIGSTOP to `server` and waits until every thread of it has stopped (a
+// thread busy on another CPU stops a little after kill() returns).
+bool freeze(ServerProcess& server, milliseconds timeout = milliseconds(3000));
+
 // A listening socket on 127.0.0.1 that plays a broken upstream. kSilent accepts
 // connections and reads requests but never answers; kGarbage answers every
 // chunk of request bytes with `junk`. It stops when destroyed.
