@@ -2,6 +2,7 @@
 
 #include <boost/program_options.hpp>
 #include <charconv>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -70,6 +71,12 @@ po::options_description option_set() {
       "unsent reply bytes per connection before it stops reading (default 4m)");
   add("pool-wait-timeout", po::value<std::string>(),
       "how long a value waits for pool buffers before SERVER_ERROR out of memory (default 2s)");
+  add("slow-client-timeout", po::value<std::string>(),
+      "close a client that has not delivered a whole value by then (default 30s)");
+  add("idle-timeout", po::value<std::string>(),
+      "close connections idle this long (default 0: off)");
+  add("chain-share", po::value<std::string>(),
+      "fraction (0.75) or count of each worker's buffers that value chains may hold");
   add("upstream", po::value<std::vector<std::string>>()->composing(),
       "memcached server HOST:PORT[:WEIGHT] to forward to (repeatable); none: embedded cache");
   add("upstream-connections", po::value<unsigned>(),
@@ -127,6 +134,32 @@ void apply_options(const po::variables_map& vm, Settings& s) {
     auto ms = parse_duration_ms(text);
     if (!ms) throw Failure{"invalid duration for --pool-wait-timeout: '" + text + "'"};
     s.pool_wait_timeout_ms = *ms;
+  }
+  for (auto [name, target] : {std::pair{"slow-client-timeout", &s.slow_client_timeout_ms},
+                              std::pair{"idle-timeout", &s.idle_timeout_ms}}) {
+    if (!vm.count(name)) continue;
+    auto text = vm[name].as<std::string>();
+    auto ms = parse_duration_ms(text);
+    if (!ms) throw Failure{std::string("invalid duration for --") + name + ": '" + text + "'"};
+    *target = *ms;
+  }
+  if (vm.count("chain-share")) {
+    const auto text = vm["chain-share"].as<std::string>();
+    if (text.find('.') != std::string::npos) {
+      char* end = nullptr;
+      s.chain_share = std::strtod(text.c_str(), &end);
+      s.chain_share_given = true;
+      if (end != text.c_str() + text.size() || s.chain_share <= 0 || s.chain_share >= 1) {
+        throw Failure{"--chain-share must be a fraction between 0 and 1, or a buffer count"};
+      }
+    } else {
+      unsigned count = 0;
+      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), count);
+      if (ec != std::errc() || end != text.data() + text.size() || count == 0) {
+        throw Failure{"--chain-share must be a fraction between 0 and 1, or a buffer count"};
+      }
+      s.chain_buffers = count;
+    }
   }
   if (vm.count("upstream")) {
     for (const std::string& text : vm["upstream"].as<std::vector<std::string>>()) {
@@ -198,6 +231,13 @@ void validate(Settings& s) {
     throw Failure{"--pool-size gives each of " + std::to_string(s.threads) + " workers " +
                   std::to_string(s.pool_size / s.threads) + " bytes, less than the " +
                   std::to_string(needed) + " one max-size value and its I/O buffers need"};
+  }
+  if (s.chain_buffer_limit() < s.buffers_per_max_value() ||
+      s.chain_buffer_limit() + 4 > s.buffers_per_worker()) {
+    throw Failure{"--chain-share gives value chains " + std::to_string(s.chain_buffer_limit()) +
+                  " of each worker's " + std::to_string(s.buffers_per_worker()) +
+                  " buffers: it must hold one max-size value (" +
+                  std::to_string(s.buffers_per_max_value()) + ") and leave at least 4"};
   }
   static const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
   if (std::find(std::begin(kLevels), std::end(kLevels), s.log_level) == std::end(kLevels)) {

@@ -3,6 +3,7 @@
 // exits the process; it says whether to run, print and exit, or fail, and why.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -24,6 +25,19 @@ struct Settings {
   uint64_t pool_size = 0;  // 0: 32 MiB per worker
   uint64_t max_reply_backlog = 4ull << 20;
   int64_t pool_wait_timeout_ms = 2000;
+  int64_t slow_client_timeout_ms = 30000;
+  int64_t idle_timeout_ms = 0;  // 0: off
+  // Share of each worker's pool that value chains may hold; the rest stays for
+  // receive and reply buffers, so chains can never starve every connection.
+  double chain_share = 0.75;
+  uint32_t chain_buffers = 0;  // explicit count instead of the share (0: use the share)
+  bool chain_share_given = false;
+  uint32_t chain_buffer_limit() const {
+    if (chain_buffers != 0) return chain_buffers;
+    const auto shared = static_cast<uint32_t>(buffers_per_worker() * chain_share);
+    // The default share grows to hold one max-size value in a small pool.
+    return chain_share_given ? shared : std::max(shared, buffers_per_max_value());
+  }
   // Upstream tier (empty: the embedded tier serves).
   std::vector<UpstreamAddress> upstreams;
   uint32_t upstream_connections = 1;

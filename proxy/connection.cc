@@ -42,14 +42,15 @@ Connection::Connection(ConnectionContext& context, std::string peer, int id)
       replies_(context.pool,
                chain_buffers_for(context.max_reply_backlog, context.pool.buffer_size()) + 2),
       value_(context.pool,
-             chain_buffers_for(context.max_value_size + 2, context.pool.buffer_size())) {
+             chain_buffers_for(context.max_value_size + 2, context.pool.buffer_size())),
+      last_active_ms_(context.now_ms) {
   replies_.set_pending_pool(context.pending_replies);
   replies_.set_owner_id(id);
 }
 
 Connection::~Connection() {
   replies_.clear();
-  value_.release();
+  release_value_chain();
   if (receive_buffer_ != BufferPool::kNoBuffer) context_.pool.release(receive_buffer_);
 }
 
@@ -86,6 +87,7 @@ size_t Connection::read_targets(iovec* out, size_t max_iov) {
 
 void Connection::on_read(size_t n) {
   context_.stats.bytes_read.add(n);
+  last_active_ms_ = context_.now_ms;
   if (state_ == InputState::kValue) {
     value_.commit(n);
     value_remaining_ -= n;
@@ -122,6 +124,7 @@ void Connection::on_peer_closed() {
 
 void Connection::on_written(size_t n) {
   context_.stats.bytes_written.add(n);
+  last_active_ms_ = context_.now_ms;
   replies_.consume(n);
   // Parsing pauses while the reply backlog is over its limit; resume it.
   if (replies_.pending_bytes() <= context_.max_reply_backlog && !close_now_ &&
@@ -170,10 +173,7 @@ bool Connection::process_one() {
       if (!result.reply.empty()) reply_text(result.reply);
       receive_start_ += static_cast<uint32_t>(result.consumed);
       if (result.close) close_after_flush_ = true;
-      if (result.swallow > 0) {
-        state_ = InputState::kSwallow;
-        value_remaining_ = result.swallow;
-      }
+      if (result.swallow > 0) start_swallow(result.swallow);
       return true;
     case ParseResult::Status::kRequest:
       break;
@@ -201,8 +201,7 @@ bool Connection::begin_storage(size_t header_bytes) {
     if (!reply_suppressed(request_)) reply_text(kTooLarge);
     unlink_rejected_key();
     receive_start_ += static_cast<uint32_t>(header_bytes);
-    state_ = InputState::kSwallow;
-    value_remaining_ = length + 2;
+    start_swallow(length + 2);
     return true;
   }
 
@@ -230,11 +229,15 @@ bool Connection::begin_storage(size_t header_bytes) {
 
   // Too large for the receive buffer: the value goes into a chain reserved
   // whole up front, so chains never hold the pool half-filled.
-  if (!value_.reserve(length + 2)) {
+  const uint32_t needed = chain_buffers_for(length + 2, size);
+  const bool within_share =
+      context_.stats.chain_buffers_in_use.get() + needed <= context_.chain_buffer_limit;
+  if (!within_share || !value_.reserve(length + 2)) {
     // Backpressure: stop reading and wait for buffers, up to the timeout.
     if (!waiting_for_pool_) {
       waiting_for_pool_ = true;
       wait_started_ms_ = context_.now_ms;
+      context_.stats.pool_waits.add();
     }
     if (context_.now_ms - wait_started_ms_ < context_.pool_wait_timeout_ms) return false;
     waiting_for_pool_ = false;
@@ -246,11 +249,13 @@ bool Connection::begin_storage(size_t header_bytes) {
     if (!reply_suppressed(request_)) reply_text(kOutOfMemory);
     unlink_rejected_key();
     receive_start_ += static_cast<uint32_t>(header_bytes);
-    state_ = InputState::kSwallow;
-    value_remaining_ = length + 2;
+    start_swallow(length + 2);
     return true;
   }
   waiting_for_pool_ = false;
+  chain_charged_ = needed;
+  context_.stats.chain_buffers_in_use.add(needed);
+  value_started_ms_ = context_.now_ms;
   const uint32_t present = available - static_cast<uint32_t>(header_bytes);
   value_.append({context_.pool.data(receive_buffer_) + receive_start_ + header_bytes, present});
   receive_end_ = receive_start_ + static_cast<uint32_t>(header_bytes);
@@ -278,7 +283,7 @@ bool Connection::finish_value_from_chain() {
     size_t count = value_.iovecs(0, length, iov, kMaxValueIovecs);
     execute({iov, count}, &value_);
   }
-  value_.release();
+  release_value_chain();
   receive_start_ += header_bytes_;
   header_bytes_ = 0;
   state_ = InputState::kHeader;
@@ -290,6 +295,33 @@ void Connection::execute(std::span<const iovec> value, BufferChain* value_chain)
 }
 
 void Connection::reply_text(std::string_view text) { replies_.append_text(text); }
+
+void Connection::release_value_chain() {
+  value_.release();
+  context_.stats.chain_buffers_in_use.sub(chain_charged_);
+  chain_charged_ = 0;
+}
+
+void Connection::start_swallow(uint64_t bytes) {
+  state_ = InputState::kSwallow;
+  value_remaining_ = bytes;
+  value_started_ms_ = context_.now_ms;
+}
+
+bool Connection::timed_out(int64_t now_ms) {
+  const bool mid_value = state_ == InputState::kValue || state_ == InputState::kSwallow;
+  if (mid_value && context_.slow_client_timeout_ms > 0 &&
+      now_ms - value_started_ms_ >= context_.slow_client_timeout_ms) {
+    context_.stats.slow_client_closes.add();
+    return true;
+  }
+  if (context_.idle_timeout_ms > 0 && idle() && !waiting_for_pool() &&
+      now_ms - last_active_ms_ >= context_.idle_timeout_ms) {
+    context_.stats.idle_closes.add();
+    return true;
+  }
+  return false;
+}
 
 void Connection::unlink_rejected_key() {
   // As memcached does: a failed set (or ms) must not leave the old value readable.

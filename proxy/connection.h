@@ -38,6 +38,9 @@ struct ConnectionContext {
   int64_t now_ms = 0;                   // monotonic time, set by the loop each turn
   // Appends the `stats` reply for `args` (owned by the server: it sees every worker).
   std::function<void(std::string_view args, ReplyQueue& reply)> render_stats;
+  uint32_t chain_buffer_limit = UINT32_MAX;  // buffers value chains may hold (--chain-share)
+  int64_t slow_client_timeout_ms = 30000;    // 0: off
+  int64_t idle_timeout_ms = 0;               // 0: off
 };
 
 class Connection {
@@ -81,6 +84,10 @@ class Connection {
   // when close_after_flush; at once otherwise).
   bool should_close() const { return close_now_ || (close_after_flush_ && replies_.empty()); }
   bool idle() const;
+  // True (and counted) when the connection must be closed for a timeout at
+  // `now_ms`: a value not delivered within the slow-client timeout, or no
+  // traffic within the idle timeout.
+  bool timed_out(int64_t now_ms);
   const std::string& peer() const { return peer_; }
   // Pool buffers held right now (receive buffer, value chain, reply text).
   uint32_t buffers_held() const;
@@ -96,6 +103,8 @@ class Connection {
   void execute(std::span<const iovec> value, BufferChain* value_chain = nullptr);
   void reply_text(std::string_view text);
   void unlink_rejected_key();
+  void release_value_chain();
+  void start_swallow(uint64_t bytes);
   void handle_local_command();
   void discard(size_t n);
   void release_receive_buffer_if_empty();
@@ -119,6 +128,9 @@ class Connection {
   bool peer_closed_ = false;
   bool waiting_for_pool_ = false;
   bool waiting_for_tier_ = false;
+  int64_t last_active_ms_ = 0;
+  int64_t value_started_ms_ = 0;  // kValue / kSwallow: when the value's header came
+  uint32_t chain_charged_ = 0;    // buffers counted against chain_buffer_limit
   int64_t wait_started_ms_ = 0;
 };
 

@@ -121,6 +121,7 @@ void Server::render_stats(std::string_view args, ReplyQueue& reply) const {
   }
   uint64_t curr = 0, total = 0, rejected = 0, read = 0, written = 0, requests = 0;
   uint64_t too_large = 0, no_memory = 0, protocol_errors = 0, closed_for_pool = 0;
+  uint64_t slow_closes = 0, idle_closes = 0, pool_waits = 0, chain_in_use = 0;
   uint64_t pool_buffers = 0, pool_in_use = 0, pool_high_water = 0, pool_failed = 0;
   for (const auto& worker : workers_) {
     const WorkerStats& s = worker->stats();
@@ -134,6 +135,10 @@ void Server::render_stats(std::string_view args, ReplyQueue& reply) const {
     no_memory += s.rejected_no_memory.get();
     protocol_errors += s.protocol_errors.get();
     closed_for_pool += s.closed_for_pool.get();
+    slow_closes += s.slow_client_closes.get();
+    idle_closes += s.idle_closes.get();
+    pool_waits += s.pool_waits.get();
+    chain_in_use += s.chain_buffers_in_use.get();
     // Pool counters belong to another thread's pool; a slightly stale value is fine.
     pool_buffers += worker->pool().capacity();
     pool_in_use += worker->pool().in_use();
@@ -202,6 +207,12 @@ void Server::render_stats(std::string_view args, ReplyQueue& reply) const {
   append_stat(out, "mcguard_pool_buffers_in_use", pool_in_use);
   append_stat(out, "mcguard_pool_high_water", pool_high_water);
   append_stat(out, "mcguard_pool_failed_acquires", pool_failed);
+  append_stat(out, "mcguard_pool_waits", pool_waits);
+  append_stat(out, "mcguard_chain_buffers_in_use", chain_in_use);
+  append_stat(out, "mcguard_chain_buffers",
+              uint64_t{settings_.chain_buffer_limit()} * settings_.threads);
+  append_stat(out, "mcguard_slow_client_closes", slow_closes);
+  append_stat(out, "mcguard_idle_closes", idle_closes);
   // Per upstream, summed over workers; "down" counts the workers that see it down.
   if (!settings_.upstreams.empty()) {
     for (size_t i = 0; i < settings_.upstreams.size(); ++i) {

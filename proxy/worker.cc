@@ -33,6 +33,9 @@ Worker::Worker(const Settings& settings, int listen_fd, EmbeddedTier* embedded, 
   context_ = std::make_unique<ConnectionContext>(ConnectionContext{
       pool_, *tier_, stats_, &rejection_log_, pending_replies_.get(), settings.max_value_size,
       settings.max_reply_backlog, settings.pool_wait_timeout_ms, 0, std::move(render_stats)});
+  context_->chain_buffer_limit = settings.chain_buffer_limit();
+  context_->slow_client_timeout_ms = settings.slow_client_timeout_ms;
+  context_->idle_timeout_ms = settings.idle_timeout_ms;
   loop_.set_context(context_.get());
 }
 

@@ -112,12 +112,31 @@ void EpollLoop::run() {
     if (!parked_.empty()) retry_parked();
     if (hook_ != nullptr) hook_->end_of_turn(now_ms_);
     if (!woken_.empty()) send_woken();
+    if (now_ms_ >= next_timeout_scan_ms_) close_timed_out();
+  }
+}
+
+void EpollLoop::close_timed_out() {
+  // A scan a few times a second: timeouts are seconds long, and a scan of
+  // even 10,000 connections costs microseconds.
+  constexpr int64_t kScanIntervalMs = 250;
+  next_timeout_scan_ms_ = now_ms_ + kScanIntervalMs;
+  if (context_->slow_client_timeout_ms <= 0 && context_->idle_timeout_ms <= 0) return;
+  for (size_t fd = 0; fd < slots_.size(); ++fd) {
+    Slot& slot = slots_[fd];
+    if (slot.connection && slot.connection->timed_out(now_ms_)) {
+      close_connection(static_cast<int>(fd));
+    }
   }
 }
 
 int EpollLoop::wait_timeout_ms() const {
   int64_t timeout = parked_.empty() ? -1 : kParkedRetryMs;
   if (!woken_.empty()) timeout = 0;
+  if (open_here_ > 0) {
+    int64_t until_scan = std::max<int64_t>(0, next_timeout_scan_ms_ - now_ms_);
+    if (timeout < 0 || until_scan < timeout) timeout = until_scan;
+  }
   if (hook_ != nullptr) {
     int64_t deadline = hook_->next_deadline_ms();
     if (deadline >= 0) {
@@ -201,6 +220,7 @@ void EpollLoop::accept_one(int fd, const void* address) {
   event.data.fd = fd;
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event);
   context_->stats.curr_connections.add();
+  ++open_here_;
   context_->stats.total_connections.add();
 }
 
@@ -302,6 +322,7 @@ void EpollLoop::close_connection(int fd) {
   slot.parked = false;
   limits_.open_connections->fetch_sub(1);
   context_->stats.curr_connections.sub();
+  --open_here_;
 }
 
 void EpollLoop::retry_parked() {

@@ -71,6 +71,7 @@ class EpollLoop final : public Reactor {
   void park_if_waiting(int fd, Slot& slot);
   void retry_parked();
   void send_woken();
+  void close_timed_out();
   int wait_timeout_ms() const;
 
   int listen_fd_;
@@ -81,6 +82,8 @@ class EpollLoop final : public Reactor {
   TurnHook* hook_ = nullptr;
   LoopLimits limits_;
   int64_t now_ms_ = 0;
+  int64_t next_timeout_scan_ms_ = 0;
+  uint32_t open_here_ = 0;  // client connections of this loop
   std::vector<int> woken_;
   std::vector<int> sending_;
   std::vector<Slot> slots_;  // by file descriptor
