@@ -49,6 +49,7 @@ Connection::Connection(ConnectionContext& context, std::string peer, int id)
 }
 
 Connection::~Connection() {
+  stop_waiting_for_pool();
   replies_.clear();
   release_value_chain();
   if (receive_buffer_ != BufferPool::kNoBuffer) context_.pool.release(receive_buffer_);
@@ -229,18 +230,26 @@ bool Connection::begin_storage(size_t header_bytes) {
 
   // Too large for the receive buffer: the value goes into a chain reserved
   // whole up front, so chains never hold the pool half-filled.
-  const uint32_t needed = chain_buffers_for(length + 2, size);
+  // The receive buffer that keeps the header while the value streams counts
+  // against the chain share too.
+  const uint32_t needed = chain_buffers_for(length + 2, size) + 1;
   const bool within_share =
       context_.stats.chain_buffers_in_use.get() + needed <= context_.chain_buffer_limit;
   if (!within_share || !value_.reserve(length + 2)) {
-    // Backpressure: stop reading and wait for buffers, up to the timeout.
-    if (!waiting_for_pool_) {
+    // Backpressure: stop reading and wait for buffers, up to the timeout. A
+    // waiting connection keeps its receive buffer, so only so many may wait;
+    // past that the value is refused at once and the rest of the pool stays
+    // free for every other connection.
+    if (!waiting_for_pool_ && context_.stats.pool_waiters.get() < context_.max_pool_waiters) {
       waiting_for_pool_ = true;
       wait_started_ms_ = context_.now_ms;
       context_.stats.pool_waits.add();
+      context_.stats.pool_waiters.add();
     }
-    if (context_.now_ms - wait_started_ms_ < context_.pool_wait_timeout_ms) return false;
-    waiting_for_pool_ = false;
+    if (waiting_for_pool_ && context_.now_ms - wait_started_ms_ < context_.pool_wait_timeout_ms) {
+      return false;
+    }
+    stop_waiting_for_pool();
     context_.stats.rejected_no_memory.add();
     if (context_.rejection_log != nullptr) {
       context_.rejection_log->rejected("out of memory", peer_, request_.key, length,
@@ -252,7 +261,7 @@ bool Connection::begin_storage(size_t header_bytes) {
     start_swallow(length + 2);
     return true;
   }
-  waiting_for_pool_ = false;
+  stop_waiting_for_pool();
   chain_charged_ = needed;
   context_.stats.chain_buffers_in_use.add(needed);
   value_started_ms_ = context_.now_ms;
@@ -295,6 +304,12 @@ void Connection::execute(std::span<const iovec> value, BufferChain* value_chain)
 }
 
 void Connection::reply_text(std::string_view text) { replies_.append_text(text); }
+
+void Connection::stop_waiting_for_pool() {
+  if (!waiting_for_pool_) return;
+  waiting_for_pool_ = false;
+  context_.stats.pool_waiters.sub();
+}
 
 void Connection::release_value_chain() {
   value_.release();

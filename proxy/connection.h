@@ -41,6 +41,7 @@ struct ConnectionContext {
   uint32_t chain_buffer_limit = UINT32_MAX;  // buffers value chains may hold (--chain-share)
   int64_t slow_client_timeout_ms = 30000;    // 0: off
   int64_t idle_timeout_ms = 0;               // 0: off
+  uint32_t max_pool_waiters = UINT32_MAX;    // connections that may wait for a chain at once
 };
 
 class Connection {
@@ -104,6 +105,7 @@ class Connection {
   void reply_text(std::string_view text);
   void unlink_rejected_key();
   void release_value_chain();
+  void stop_waiting_for_pool();
   void start_swallow(uint64_t bytes);
   void handle_local_command();
   void discard(size_t n);

@@ -38,6 +38,7 @@ struct WorkerStats {
   Counter slow_client_closes;    // a value not delivered within --slow-client-timeout
   Counter idle_closes;           // no traffic for --idle-timeout
   Counter pool_waits;            // values that had to wait for pool buffers
+  Counter pool_waiters;          // connections waiting for pool buffers now
   Counter chain_buffers_in_use;  // buffers held by value chains (within --chain-share)
 };
 

@@ -36,6 +36,9 @@ Worker::Worker(const Settings& settings, int listen_fd, EmbeddedTier* embedded, 
   context_->chain_buffer_limit = settings.chain_buffer_limit();
   context_->slow_client_timeout_ms = settings.slow_client_timeout_ms;
   context_->idle_timeout_ms = settings.idle_timeout_ms;
+  // Waiters hold a receive buffer each: at most a quarter of what chains leave.
+  context_->max_pool_waiters =
+      std::max(1u, (settings.buffers_per_worker() - settings.chain_buffer_limit()) / 4);
   loop_.set_context(context_.get());
 }
 
