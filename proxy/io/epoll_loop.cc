@@ -122,11 +122,24 @@ void EpollLoop::close_timed_out() {
   constexpr int64_t kScanIntervalMs = 250;
   next_timeout_scan_ms_ = now_ms_ + kScanIntervalMs;
   if (context_->slow_client_timeout_ms <= 0 && context_->idle_timeout_ms <= 0) return;
+  const uint64_t slow_before = context_->stats.slow_client_closes.get();
+  const uint64_t idle_before = context_->stats.idle_closes.get();
   for (size_t fd = 0; fd < slots_.size(); ++fd) {
     Slot& slot = slots_[fd];
     if (slot.connection && slot.connection->timed_out(now_ms_)) {
       close_connection(static_cast<int>(fd));
     }
+  }
+  // One line per scan at most, so a flood of slow clients cannot flood the log.
+  const uint64_t slow = context_->stats.slow_client_closes.get() - slow_before;
+  const uint64_t idle = context_->stats.idle_closes.get() - idle_before;
+  if (slow > 0) spdlog::warn("closed {} clients that did not deliver a value in time", slow);
+  if (idle > 0) spdlog::info("closed {} idle connections", idle);
+  const uint64_t rejected = context_->stats.rejected_connections.get();
+  if (rejected != rejected_logged_) {
+    spdlog::warn("refused {} connections over --max-connections or the descriptor limit",
+                 rejected - rejected_logged_);
+    rejected_logged_ = rejected;
   }
 }
 
@@ -193,7 +206,6 @@ void EpollLoop::accept_all() {
       if (dropped >= 0) close(dropped);
       spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
       context_->stats.rejected_connections.add();
-      spdlog::warn("out of file descriptors: dropped a new connection");
       continue;
     }
     return;  // EAGAIN, or an error the next readiness will report again

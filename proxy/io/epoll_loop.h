@@ -84,6 +84,7 @@ class EpollLoop final : public Reactor {
   int64_t now_ms_ = 0;
   int64_t next_timeout_scan_ms_ = 0;
   uint32_t open_here_ = 0;  // client connections of this loop
+  uint64_t rejected_logged_ = 0;
   std::vector<int> woken_;
   std::vector<int> sending_;
   std::vector<Slot> slots_;  // by file descriptor
