@@ -16,7 +16,9 @@
 namespace mcguard {
 namespace {
 
-constexpr int kListenBacklog = 1024;
+// Large, so a burst of connects waits in the kernel rather than in SYN retries
+// (the kernel clamps it to net.core.somaxconn).
+constexpr int kListenBacklog = 65535;
 
 // Enough descriptors for every client connection plus the process's own.
 void raise_file_limit(uint32_t max_connections, uint32_t threads) {

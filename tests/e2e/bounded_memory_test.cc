@@ -391,7 +391,7 @@ TEST_F(BoundedMemory, TenThousandIdleConnectionsCostLittle) {
         conns = stat("curr_connections");
         return conns >= idle_conns + kConnections;
       },
-      milliseconds(10000)))
+      milliseconds(30000)))
       << "curr_connections " << conns << ", expected " << idle_conns + kConnections;
   const long rss_idle = rss();
   const double per_connection = (rss_idle - rss_before) * 1024.0 / kConnections;
