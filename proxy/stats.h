@@ -1,26 +1,12 @@
-// Counters a worker updates on its own thread and any thread may read. Each
-// counter has one writer, so an increment is a relaxed load and store (no
-// locked instruction on the hot path) and readers see a recent value.
+// WorkerStats: the counters a worker updates on its own thread and any thread
+// may read (see Counter).
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 
+#include "proxy/counter.h"
+
 namespace mcguard {
-
-class Counter {
- public:
-  void add(uint64_t n = 1) {
-    value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-  }
-  void sub(uint64_t n = 1) {
-    value_.store(value_.load(std::memory_order_relaxed) - n, std::memory_order_relaxed);
-  }
-  uint64_t get() const { return value_.load(std::memory_order_relaxed); }
-
- private:
-  std::atomic<uint64_t> value_{0};
-};
 
 // What one worker counts. Cache-level counters (hits, items, evictions) are the
 // tier's; these are the proxy's own.

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <string_view>
 
+#include "proxy/counter.h"
 #include "proxy/tier/buddy_allocator.h"
 #include "proxy/tier/item.h"
 #include "proxy/tier/item_ref.h"
@@ -30,19 +31,7 @@ struct StoreConfig {
 };
 
 // A counter written only under its shard's lock, readable from any thread.
-class ShardCounter {
- public:
-  void add(uint64_t n = 1) {
-    value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-  }
-  void sub(uint64_t n = 1) {
-    value_.store(value_.load(std::memory_order_relaxed) - n, std::memory_order_relaxed);
-  }
-  uint64_t get() const { return value_.load(std::memory_order_relaxed); }
-
- private:
-  std::atomic<uint64_t> value_{0};
-};
+using ShardCounter = Counter;
 
 // Per-shard counters: the store's own and those the executor bumps for
 // memcached's `stats` (kept here so they share the shard's cache lines and lock).
