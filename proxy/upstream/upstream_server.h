@@ -37,7 +37,6 @@ struct UpstreamServer {
   sockaddr_storage socket_address{};
   socklen_t socket_address_length = 0;
   std::vector<std::unique_ptr<UpstreamConnection>> connections;
-  uint32_t next_connection = 0;
 
   uint32_t consecutive_failures = 0;
   std::atomic<bool> down{false};  // read by `stats` from other threads
