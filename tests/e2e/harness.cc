@@ -97,6 +97,24 @@ bool wait_exit(pid_t pid, Clock::time_point deadline, int* wstatus) {
   return false;
 }
 
+// This process's environment without the variables whose names start with one
+// of `unset_prefixes` or that `set_env` sets, followed by `set_env`.
+std::vector<std::string> child_environment(const std::vector<std::string>& set_env,
+                                           const std::vector<std::string>& unset_prefixes) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string_view entry = *e;
+    bool drop = false;
+    for (const auto& prefix : unset_prefixes) drop = drop || entry.rfind(prefix, 0) == 0;
+    for (const auto& set : set_env) {
+      drop = drop || entry.substr(0, entry.find('=') + 1) == set.substr(0, set.find('=') + 1);
+    }
+    if (!drop) env.emplace_back(entry);
+  }
+  env.insert(env.end(), set_env.begin(), set_env.end());
+  return env;
+}
+
 std::string join(const std::vector<std::string>& argv) {
   std::string out;
   for (const auto& a : argv) {
@@ -124,7 +142,8 @@ uint16_t pick_free_port() {
 
 std::unique_ptr<ServerProcess> ServerProcess::start(const std::vector<std::string>& argv,
                                                     std::string* error, int stop_signal,
-                                                    milliseconds timeout, uint16_t fixed_port) {
+                                                    milliseconds timeout, uint16_t fixed_port,
+                                                    const std::vector<std::string>& env) {
   const int attempts = fixed_port == 0 ? 5 : 1;
   std::string failures;
   for (int attempt = 0; attempt < attempts; ++attempt) {
@@ -140,6 +159,10 @@ std::unique_ptr<ServerProcess> ServerProcess::start(const std::vector<std::strin
     std::vector<char*> cargv;
     for (auto& a : args) cargv.push_back(a.data());
     cargv.push_back(nullptr);
+    std::vector<std::string> child_env = child_environment(env, {});
+    std::vector<char*> cenv;
+    for (auto& e : child_env) cenv.push_back(e.data());
+    cenv.push_back(nullptr);
     const pid_t parent = ::getpid();
 
     pid_t pid = ::fork();
@@ -153,7 +176,7 @@ std::unique_ptr<ServerProcess> ServerProcess::start(const std::vector<std::strin
       if (::getppid() != parent) ::_exit(126);
       int devnull = ::open("/dev/null", O_RDONLY);
       if (devnull >= 0) ::dup2(devnull, STDIN_FILENO);
-      ::execv(cargv[0], cargv.data());
+      ::execve(cargv[0], cargv.data(), cenv.data());
       ::_exit(127);
     }
 
@@ -497,7 +520,7 @@ std::unique_ptr<ServerProcess> start_subject(std::string* error, const McguardOp
       rest.remove_prefix(space == std::string_view::npos ? rest.size() : space + 1);
     }
   }
-  auto subject = ServerProcess::start(argv, error, SIGTERM);
+  auto subject = ServerProcess::start(argv, error, SIGTERM, milliseconds(10000), 0, options.env);
   if (subject == nullptr) return nullptr;
   for (auto& upstream : upstreams) subject->attach(std::move(upstream));
   return subject;
@@ -515,17 +538,7 @@ ProgramRun run_program(const std::vector<std::string>& argv,
   }
   ::unlink(path);
   // As in ServerProcess::start, the child only calls async-signal-safe functions.
-  std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string_view entry = *e;
-    bool drop = false;
-    for (const auto& prefix : unset_prefixes) drop = drop || entry.rfind(prefix, 0) == 0;
-    for (const auto& set : set_env) {
-      drop = drop || entry.substr(0, entry.find('=') + 1) == set.substr(0, set.find('=') + 1);
-    }
-    if (!drop) env.emplace_back(entry);
-  }
-  env.insert(env.end(), set_env.begin(), set_env.end());
+  std::vector<std::string> env = child_environment(set_env, unset_prefixes);
   std::vector<std::string> args = argv;
   std::vector<char*> cargv;
   std::vector<char*> cenv;

@@ -39,10 +39,13 @@ class ServerProcess {
   // whose shutdown is under test, SIGKILL for memcached, which only notices
   // SIGTERM on its next one-second clock tick.
   // A non-zero `port` is used instead of a free one (no retries elsewhere).
+  // The child gets this process's environment plus the "NAME=value" entries of
+  // `env`, which replace variables of the same name.
   static std::unique_ptr<ServerProcess> start(const std::vector<std::string>& argv,
                                               std::string* error, int stop_signal,
                                               milliseconds timeout = milliseconds(10000),
-                                              uint16_t port = 0);
+                                              uint16_t port = 0,
+                                              const std::vector<std::string>& env = {});
 
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
@@ -168,6 +171,9 @@ struct McguardOptions {
   // Appended after the options above (e.g. "--upstream", "127.0.0.1:PORT"). When they
   // name an upstream, MCGUARD_E2E_UPSTREAMS is ignored.
   std::vector<std::string> extra_args;
+  // "NAME=value" entries added to mcguard's environment (e.g. LD_PRELOAD); the
+  // upstream memcached servers started for MCGUARD_E2E_UPSTREAMS do not get them.
+  std::vector<std::string> env;
 };
 
 constexpr size_t kMaxValueSize = 8u << 20;  // McguardOptions::max_value_size
