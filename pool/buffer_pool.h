@@ -5,11 +5,39 @@
 // lists without memory of their own. Not thread-safe: one pool per worker.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 
 namespace mcguard {
+
+// A value with one writer (the pool's worker) that `stats` may read from
+// another thread: relaxed loads and stores, which cost what plain ones do.
+template <typename T>
+class RelaxedValue {
+ public:
+  RelaxedValue(T value = 0) : value_(value) {}  // NOLINT: used like a plain T
+  operator T() const { return value_.load(std::memory_order_relaxed); }
+  RelaxedValue& operator=(T value) {
+    value_.store(value, std::memory_order_relaxed);
+    return *this;
+  }
+  T operator++() { return set(static_cast<T>(*this) + 1); }
+  T operator--() { return set(static_cast<T>(*this) - 1); }
+  T operator++(int) {
+    const T old = *this;
+    set(old + 1);
+    return old;
+  }
+
+ private:
+  T set(T value) {
+    value_.store(value, std::memory_order_relaxed);
+    return value;
+  }
+  std::atomic<T> value_;
+};
 
 class BufferPool {
  public:
@@ -58,11 +86,11 @@ class BufferPool {
   uint32_t buffer_size_;
   uint32_t capacity_;
   std::unique_ptr<uint32_t[]> free_stack_;
-  std::unique_ptr<uint32_t[]> next_;  // per buffer: BufferChain's list links
-  std::unique_ptr<bool[]> held_;      // per buffer, debug builds only: catches double release
-  uint32_t free_top_ = 0;             // number of free indices on the stack
-  uint32_t high_water_ = 0;
-  uint64_t failed_acquires_ = 0;
+  std::unique_ptr<uint32_t[]> next_;     // per buffer: BufferChain's list links
+  std::unique_ptr<bool[]> held_;         // per buffer, debug builds only: catches double release
+  RelaxedValue<uint32_t> free_top_ = 0;  // number of free indices on the stack
+  RelaxedValue<uint32_t> high_water_ = 0;
+  RelaxedValue<uint64_t> failed_acquires_ = 0;
 };
 
 }  // namespace mcguard
