@@ -14,24 +14,10 @@
 namespace mcguard {
 namespace {
 
+using testing::error_of;
 using testing::expand;
 using testing::parse;
-
-// Parses `line`, which must be one complete request.
-Request request_of(std::string_view line) {
-  Request r;
-  const ParseResult result = parse(line, r);
-  EXPECT_EQ(result.status, ParseResult::Status::kRequest) << line << " -> " << result.reply;
-  EXPECT_EQ(result.consumed, line.size());
-  return r;
-}
-
-ParseResult error_of(std::string_view line) {
-  Request r;
-  const ParseResult result = parse(line, r);
-  EXPECT_EQ(result.status, ParseResult::Status::kError) << line;
-  return result;
-}
+using testing::request_of;
 
 TEST(ParseStorage, SetFillsEveryField) {
   const Request r = request_of("set user:1 42 3600 11\r\n");

@@ -14,23 +14,10 @@
 namespace mcguard {
 namespace {
 
+using testing::error_of;
 using testing::expand;
 using testing::parse;
-
-Request request_of(std::string_view line) {
-  Request r;
-  const ParseResult result = parse(line, r);
-  EXPECT_EQ(result.status, ParseResult::Status::kRequest) << line << " -> " << result.reply;
-  EXPECT_EQ(result.consumed, line.size());
-  return r;
-}
-
-ParseResult error_of(std::string_view line) {
-  Request r;
-  const ParseResult result = parse(line, r);
-  EXPECT_EQ(result.status, ParseResult::Status::kError) << line;
-  return result;
-}
+using testing::request_of;
 
 TEST(ParseMetaGet, KeepsFlagsInOrderWithTheirTokens) {
   const Request r = request_of("mg user:1 s v Oopaque123 T30 k q\r\n");

@@ -53,6 +53,23 @@ inline ParseResult parse(std::string_view bytes, Request& out) {
   return parse_header(std::span<const char>(bytes.data(), bytes.size()), out);
 }
 
+// Parses `line`, which must be one complete request (the Request borrows `line`).
+inline Request request_of(std::string_view line) {
+  Request r;
+  const ParseResult result = parse(line, r);
+  EXPECT_EQ(result.status, ParseResult::Status::kRequest) << line << " -> " << result.reply;
+  EXPECT_EQ(result.consumed, line.size());
+  return r;
+}
+
+// Parses `line`, which must be rejected; returns memcached's answer for it.
+inline ParseResult error_of(std::string_view line) {
+  Request r;
+  const ParseResult result = parse(line, r);
+  EXPECT_EQ(result.status, ParseResult::Status::kError) << line;
+  return result;
+}
+
 // A borrowed view as (offset into its buffer, contents), so Requests parsed from two
 // buffers holding the same bytes compare equal.
 inline void expect_same_view(std::string_view a, const char* base_a, std::string_view b,
