@@ -321,7 +321,8 @@ TEST_F(BoundedMemory, PoolTooSmallForConcurrentSetsAnswersEveryOne) {
     values.push_back(make_value(kSize, 100 + i));
   }
   std::vector<ReadResult> replies(kClients);
-  std::vector<bool> sent(kClients, false);
+  // One byte per client: vector<bool> packs bits, and the threads write it concurrently.
+  std::vector<char> sent(kClients, 0);
   std::vector<std::thread> threads;
   const auto started = Clock::now();
   for (int i = 0; i < kClients; ++i) {
