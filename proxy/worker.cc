@@ -4,9 +4,11 @@
 
 namespace mcguard {
 
-Worker::Worker(const Settings& settings, int listen_fd, EmbeddedTier* embedded, LoopLimits limits,
+Worker::Worker(const Settings& settings, const EngineChoice& engine, int listen_fd,
+               EmbeddedTier* embedded, LoopLimits limits,
                std::function<void(std::string_view, ReplyQueue&)> render_stats)
-    : pool_(settings.buffers_per_worker(), settings.buffer_size), loop_(listen_fd, limits) {
+    : pool_(settings.buffers_per_worker(), settings.buffer_size),
+      loop_(make_event_loop(engine, settings, listen_fd, limits)) {
   if (settings.upstreams.empty()) {
     tier_ = std::make_unique<EmbeddedTierAdapter>(*embedded);
   } else {
@@ -25,10 +27,10 @@ Worker::Worker(const Settings& settings, int listen_fd, EmbeddedTier* embedded, 
     pending_replies_ = std::make_unique<PendingReplyPool>(
         *reply_pool_, settings.upstream_max_pending, slot_buffers);
     auto upstream = std::make_unique<UpstreamTier>(settings.upstreams, upstream_settings_, pool_,
-                                                   loop_, *pending_replies_);
+                                                   *loop_, *pending_replies_);
     upstream_ = upstream.get();
     tier_ = std::move(upstream);
-    loop_.set_turn_hook(this);
+    loop_->set_turn_hook(this);
   }
   context_ = std::make_unique<ConnectionContext>(ConnectionContext{
       pool_, *tier_, stats_, &rejection_log_, pending_replies_.get(), settings.max_value_size,
@@ -39,21 +41,22 @@ Worker::Worker(const Settings& settings, int listen_fd, EmbeddedTier* embedded, 
   // Waiters hold a receive buffer each: at most a quarter of what chains leave.
   context_->max_pool_waiters =
       std::max(1u, (settings.buffers_per_worker() - settings.chain_buffer_limit()) / 4);
-  loop_.set_context(context_.get());
+  context_->limits.attach(settings.live_limits);  // the Server's live limit policy
+  loop_->set_context(context_.get());
 }
 
 Worker::~Worker() {
   stop();
   join();
   // Clients first: they hand their pending replies back before the tier goes.
-  loop_.close_all();
+  loop_->close_all();
 }
 
 void Worker::start() {
-  thread_ = std::thread([this] { loop_.run(); });
+  thread_ = std::thread([this] { loop_->run(); });
 }
 
-void Worker::stop() { loop_.stop(); }
+void Worker::stop() { loop_->stop(); }
 
 void Worker::join() {
   if (thread_.joinable()) thread_.join();

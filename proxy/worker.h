@@ -10,7 +10,8 @@
 #include "pool/buffer_pool.h"
 #include "proxy/config.h"
 #include "proxy/connection.h"
-#include "proxy/io/epoll_loop.h"
+#include "proxy/io/engine.h"
+#include "proxy/io/event_loop.h"
 #include "proxy/pending_reply.h"
 #include "proxy/rejection_log.h"
 #include "proxy/stats.h"
@@ -24,13 +25,18 @@ class Worker final : private TurnHook {
   // Takes ownership of listen_fd. Allocates the pool now, so a start-up that
   // cannot get its memory fails before serving anything. `embedded` is used
   // when settings name no upstream.
-  Worker(const Settings& settings, int listen_fd, EmbeddedTier* embedded, LoopLimits limits,
+  Worker(const Settings& settings, const EngineChoice& engine, int listen_fd,
+         EmbeddedTier* embedded, LoopLimits limits,
          std::function<void(std::string_view, ReplyQueue&)> render_stats);
   ~Worker() override;
 
   void start();
   void stop();  // from any thread; returns at once
   void join();
+  // From any thread: stop accepting and close each connection once it has no
+  // request in progress and no reply unsent; open_connections() falls to 0.
+  void begin_drain() { loop_->begin_drain(); }
+  uint64_t open_connections() const { return stats_.curr_connections.get(); }
 
   const WorkerStats& stats() const { return stats_; }
   const BufferPool& pool() const { return pool_; }
@@ -45,7 +51,7 @@ class Worker final : private TurnHook {
   std::unique_ptr<BufferPool> reply_pool_;  // upstream mode: awaited replies
   WorkerStats stats_;
   RejectionLog rejection_log_;
-  EpollLoop loop_;
+  std::unique_ptr<EventLoop> loop_;
   std::unique_ptr<PendingReplyPool> pending_replies_;
   std::unique_ptr<Tier> tier_;
   UpstreamTier* upstream_ = nullptr;

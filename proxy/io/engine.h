@@ -1,0 +1,32 @@
+// Choosing the I/O engine at start-up. `auto` probes io_uring (ring set-up,
+// the operations the engine needs, a provided-buffer ring, one round trip
+// through the kernel) and falls back to epoll when anything is refused, as
+// container seccomp profiles commonly refuse io_uring. Setting the
+// environment variable MCGUARD_IO_URING_PROBE=fail makes the probe fail, to
+// exercise the fallback.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "proxy/config.h"
+#include "proxy/io/event_loop.h"
+
+namespace mcguard {
+
+struct EngineChoice {
+  bool uring = false;
+  std::string description;  // for the start-up log: which engine and why
+};
+
+// Throws std::runtime_error when io_uring was asked for and is unavailable.
+EngineChoice choose_io_engine(Settings::IoEngine wanted);
+
+// Why io_uring cannot serve here, or "" when it can.
+std::string io_uring_unavailable_reason();
+
+std::unique_ptr<EventLoop> make_event_loop(const EngineChoice& engine, const Settings& settings,
+                                           int listen_fd, LoopLimits limits);
+
+}  // namespace mcguard

@@ -1,0 +1,206 @@
+#include "proxy/io/event_loop.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+#include <system_error>
+
+namespace mcguard {
+namespace {
+
+constexpr int kParkedRetryMs = 5;
+// Timeouts are seconds long, and a scan of even 10,000 connections costs
+// microseconds: a few scans a second are enough.
+constexpr int64_t kScanIntervalMs = 250;
+
+int64_t monotonic_ms() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+  return int64_t{now.tv_sec} * 1000 + now.tv_nsec / 1000000;
+}
+
+std::string peer_name(const sockaddr_storage& address) {
+  char host[INET6_ADDRSTRLEN] = "?";
+  if (address.ss_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&address);
+    inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+    return std::string(host) + ":" + std::to_string(ntohs(in->sin_port));
+  }
+  if (address.ss_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&address);
+    inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+    return "[" + std::string(host) + "]:" + std::to_string(ntohs(in6->sin6_port));
+  }
+  return "unix";
+}
+
+}  // namespace
+
+EventLoop::EventLoop(int listen_fd, LoopLimits limits)
+    : listen_fd_(listen_fd), now_ms_(monotonic_ms()), limits_(limits) {
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (wake_fd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
+}
+
+EventLoop::~EventLoop() {
+  for (int fd : {listen_fd_, wake_fd_, spare_fd_}) {
+    if (fd >= 0) close(fd);
+  }
+}
+
+void EventLoop::stop() {
+  stopping_.store(true);
+  uint64_t one = 1;
+  [[maybe_unused]] ssize_t ignored = write(wake_fd_, &one, sizeof one);
+}
+
+void EventLoop::begin_drain() {
+  drain_requested_.store(true);
+  uint64_t one = 1;
+  [[maybe_unused]] ssize_t ignored = write(wake_fd_, &one, sizeof one);
+}
+
+void EventLoop::clear_wake() {
+  uint64_t value = 0;
+  [[maybe_unused]] ssize_t ignored = read(wake_fd_, &value, sizeof value);
+}
+
+void EventLoop::update_clock() {
+  now_ms_ = monotonic_ms();
+  context_->now_ms = now_ms_;
+}
+
+bool EventLoop::admit(int fd, const sockaddr_storage& address) {
+  if (drain_started_ || limits_.open_connections->fetch_add(1) >= limits_.max_connections) {
+    if (!drain_started_) limits_.open_connections->fetch_sub(1);
+    context_->stats.rejected_connections.add();
+    close(fd);
+    return false;
+  }
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (static_cast<size_t>(fd) >= clients_.size()) {
+    clients_.resize(fd + 1);
+    parked_flags_.resize(fd + 1);
+  }
+  clients_[fd] = std::make_unique<Connection>(*context_, peer_name(address), fd);
+  parked_flags_[fd] = 0;
+  context_->stats.curr_connections.add();
+  context_->stats.total_connections.add();
+  ++open_here_;
+  return true;
+}
+
+void EventLoop::shed_one_connection() {
+  if (spare_fd_ < 0) return;
+  close(spare_fd_);
+  int dropped = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+  if (dropped >= 0) close(dropped);
+  spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  context_->stats.rejected_connections.add();
+}
+
+void EventLoop::release(int fd) {
+  if (!connection(fd)) return;
+  clients_[fd].reset();
+  parked_flags_[fd] = 0;
+  limits_.open_connections->fetch_sub(1);
+  context_->stats.curr_connections.sub();
+  --open_here_;
+}
+
+void EventLoop::park(int fd) {
+  if (parked_flags_[fd]) return;
+  parked_flags_[fd] = 1;
+  parked_.push_back(fd);
+}
+
+void EventLoop::end_of_turn() {
+  if (!parked_.empty()) retry_parked();
+  if (hook_ != nullptr) hook_->end_of_turn(now_ms_);
+  if (!woken_.empty()) send_woken();
+  if (now_ms_ >= next_timeout_scan_ms_) close_timed_out();
+  if (drain_requested_.load(std::memory_order_relaxed)) close_drained();
+}
+
+void EventLoop::retry_parked() {
+  // Oldest first, so buffers coming back go to the connection that waited longest.
+  retrying_.clear();
+  retrying_.swap(parked_);
+  for (int fd : retrying_) {
+    if (!connection(fd)) continue;
+    parked_flags_[fd] = 0;
+    if (!retry(fd)) park(fd);
+  }
+}
+
+void EventLoop::send_woken() {
+  sending_.clear();
+  sending_.swap(woken_);
+  for (int fd : sending_) {
+    if (connection(fd)) service(fd);
+  }
+}
+
+void EventLoop::close_timed_out() {
+  next_timeout_scan_ms_ = now_ms_ + kScanIntervalMs;
+  if (context_->slow_client_timeout_ms <= 0 && context_->idle_timeout_ms <= 0) return;
+  const uint64_t slow_before = context_->stats.slow_client_closes.get();
+  const uint64_t idle_before = context_->stats.idle_closes.get();
+  for (size_t fd = 0; fd < clients_.size(); ++fd) {
+    if (clients_[fd] && clients_[fd]->timed_out(now_ms_)) close_connection(static_cast<int>(fd));
+  }
+  // One line per scan at most, so a flood of slow clients cannot flood the log.
+  const uint64_t slow = context_->stats.slow_client_closes.get() - slow_before;
+  const uint64_t idle = context_->stats.idle_closes.get() - idle_before;
+  if (slow > 0) spdlog::warn("closed {} clients that did not deliver a value in time", slow);
+  if (idle > 0) spdlog::info("closed {} idle connections", idle);
+  const uint64_t rejected = context_->stats.rejected_connections.get();
+  if (rejected != rejected_logged_) {
+    spdlog::warn("refused {} connections over --max-connections or the descriptor limit",
+                 rejected - rejected_logged_);
+    rejected_logged_ = rejected;
+  }
+}
+
+bool EventLoop::drainable(int fd) const {
+  const Connection* c = connection(fd);
+  return c != nullptr && c->idle() && !c->waiting_for_pool();
+}
+
+void EventLoop::close_drained() {
+  if (!drain_started_) {
+    drain_started_ = true;
+    stop_accepting();
+  }
+  for (size_t fd = 0; fd < clients_.size(); ++fd) {
+    if (clients_[fd] && drainable(static_cast<int>(fd))) close_connection(static_cast<int>(fd));
+  }
+}
+
+int EventLoop::wait_timeout_ms() const {
+  int64_t timeout = parked_.empty() ? -1 : kParkedRetryMs;
+  if (!woken_.empty()) timeout = 0;
+  if (open_here_ > 0) {
+    int64_t until_scan = std::max<int64_t>(0, next_timeout_scan_ms_ - now_ms_);
+    if (timeout < 0 || until_scan < timeout) timeout = until_scan;
+  }
+  if (hook_ != nullptr) {
+    int64_t deadline = hook_->next_deadline_ms();
+    if (deadline >= 0) {
+      int64_t until = std::max<int64_t>(0, deadline - monotonic_ms() + 1);
+      if (timeout < 0 || until < timeout) timeout = until;
+    }
+  }
+  return static_cast<int>(timeout);
+}
+
+}  // namespace mcguard

@@ -1,0 +1,134 @@
+// EventLoop: what every I/O engine's per-worker loop shares. It owns the
+// client Connections (by socket), admits new ones within --max-connections,
+// parks connections waiting for pool buffers and retries them oldest first,
+// sends replies that other components completed (wake_client), closes timed
+// out connections, and drains: once begin_drain() is called it stops
+// accepting and closes each connection as soon as it has nothing in progress.
+// Engines (epoll, io_uring) supply how bytes move and how the loop waits.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "proxy/connection.h"
+#include "proxy/io/reactor.h"
+
+namespace mcguard {
+
+// Limits shared by every worker's loop.
+struct LoopLimits {
+  std::atomic<uint32_t>* open_connections;  // across all workers
+  uint32_t max_connections;
+};
+
+// Work the loop does once per turn besides sockets (the upstream tier's
+// batched writes and timeouts).
+class TurnHook {
+ public:
+  virtual ~TurnHook() = default;
+  virtual void end_of_turn(int64_t now_ms) = 0;
+  // The next time end_of_turn must run even if no socket is ready (-1: none).
+  virtual int64_t next_deadline_ms() const = 0;
+};
+
+class EventLoop : public Reactor {
+ public:
+  // Takes ownership of listen_fd. Throws std::system_error at set-up only.
+  EventLoop(int listen_fd, LoopLimits limits);
+  ~EventLoop() override;
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  // Must be called before run().
+  void set_context(ConnectionContext* context) { context_ = context; }
+  void set_turn_hook(TurnHook* hook) { hook_ = hook; }
+
+  // Runs on the worker's thread until stop() is called from any thread.
+  virtual void run() = 0;
+  // Closes every client connection (after run() returned).
+  virtual void close_all() = 0;
+  // Any thread: run() returns soon.
+  void stop();
+  // Any thread: stop accepting, close connections as they fall idle.
+  void begin_drain();
+  // Short name of the engine, for logs and stats.
+  virtual const char* engine_name() const = 0;
+
+  // Reactor
+  void wake_client(int client_fd) override { woken_.push_back(client_fd); }
+  int64_t now_ms() const override { return now_ms_; }
+
+ protected:
+  // Closes the connection on `fd` (at once, or once the engine's operations on
+  // it have finished) and calls release() when it is gone.
+  virtual void close_connection(int fd) = 0;
+  // Sends what the connection on `fd` has ready, closes it if it should close,
+  // and updates what the engine waits for on it.
+  virtual void service(int fd) = 0;
+  // A parked connection's turn to retry: returns false to stay parked.
+  virtual bool retry(int fd) = 0;
+  // Stops accepting new connections (drain).
+  virtual void stop_accepting() = 0;
+  // True when the connection on `fd` may be closed by a drain: no request in
+  // progress, nothing unsent, and nothing of the engine's in flight.
+  virtual bool drainable(int fd) const;
+
+  // Creates the Connection for an accepted socket, within --max-connections.
+  // Returns false (and closes fd) when over the limit.
+  bool admit(int fd, const sockaddr_storage& address);
+  // Accepts and closes one pending connection when out of descriptors, so the
+  // backlog cannot keep the listener ready forever.
+  void shed_one_connection();
+  // Destroys the connection on `fd` and its bookkeeping (not the socket).
+  void release(int fd);
+  Connection* connection(int fd) const {
+    return static_cast<size_t>(fd) < clients_.size() ? clients_[fd].get() : nullptr;
+  }
+  size_t client_slots() const { return clients_.size(); }
+  // Remembers a connection waiting for pool buffers (at most once).
+  void park(int fd);
+  bool parked(int fd) const { return parked_flags_[fd] != 0; }
+  // Everything the loop does after handling a batch of events.
+  void end_of_turn();
+  // How long the engine may wait for events now (-1: until one comes).
+  int wait_timeout_ms() const;
+  void update_clock();
+  bool stopping() const { return stopping_.load(std::memory_order_relaxed); }
+  bool draining() const { return drain_started_; }
+  // The descriptor that wakes the loop from another thread (readable when set).
+  int wake_fd() const { return wake_fd_; }
+  void clear_wake();
+
+  int listen_fd_;
+  ConnectionContext* context_ = nullptr;
+  TurnHook* hook_ = nullptr;
+  int64_t now_ms_ = 0;
+
+ private:
+  void retry_parked();
+  void send_woken();
+  void close_timed_out();
+  void close_drained();
+
+  LoopLimits limits_;
+  int wake_fd_ = -1;
+  int spare_fd_ = -1;  // given up to accept-and-close when out of descriptors
+  int64_t next_timeout_scan_ms_ = 0;
+  uint32_t open_here_ = 0;  // client connections of this loop
+  uint64_t rejected_logged_ = 0;
+  bool drain_started_ = false;
+  std::vector<std::unique_ptr<Connection>> clients_;  // by file descriptor
+  std::vector<uint8_t> parked_flags_;                 // by file descriptor
+  std::vector<int> woken_;
+  std::vector<int> sending_;
+  std::vector<int> parked_;  // in the order they started waiting
+  std::vector<int> retrying_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> drain_requested_{false};
+};
+
+}  // namespace mcguard

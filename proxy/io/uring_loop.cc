@@ -1,0 +1,494 @@
+#include "proxy/io/uring_loop.h"
+
+#include <poll.h>
+#include <spdlog/spdlog.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <system_error>
+
+namespace mcguard {
+namespace {
+
+constexpr unsigned kSubmissionEntries = 1024;
+constexpr unsigned kCompletionEntries = 16384;
+constexpr uint16_t kBufferGroup = 0;
+constexpr size_t kIovecArena = 16384;
+constexpr size_t kMessageArena = 1024;
+// How long shutting down waits for the kernel to hand back cancelled operations.
+constexpr int64_t kShutdownWaitMs = 2000;
+
+int init_ring(io_uring* ring) {
+  // One thread submits, and completions are reaped only when it waits: the
+  // cheapest mode. Older kernels refuse those flags; plain mode works there.
+  const unsigned attempts[] = {
+      IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED,
+      IORING_SETUP_R_DISABLED};
+  int rc = -EINVAL;
+  for (unsigned flags : attempts) {
+    io_uring_params params{};
+    params.flags = flags | IORING_SETUP_CQSIZE;
+    params.cq_entries = kCompletionEntries;
+    rc = io_uring_queue_init_params(kSubmissionEntries, ring, &params);
+    if (rc == 0) return 0;
+  }
+  return rc;
+}
+
+}  // namespace
+
+UringLoop::UringLoop(int listen_fd, LoopLimits limits, uint32_t recv_buffers,
+                     uint32_t recv_buffer_size)
+    : EventLoop(listen_fd, limits),
+      buffers_(recv_buffers, recv_buffer_size),
+      iovecs_(kIovecArena),
+      messages_(kMessageArena) {
+  int rc = init_ring(&ring_);
+  if (rc < 0) throw std::system_error(-rc, std::generic_category(), "io_uring set-up");
+  ring_open_ = true;
+  std::string error;
+  if (!buffers_.attach(&ring_, kBufferGroup, &error)) {
+    io_uring_queue_exit(&ring_);
+    ring_open_ = false;
+    throw std::system_error(EOPNOTSUPP, std::generic_category(), error);
+  }
+}
+
+UringLoop::~UringLoop() {
+  close_all();
+  if (ring_open_) {
+    buffers_.detach();
+    io_uring_queue_exit(&ring_);
+  }
+}
+
+UringLoop::Slot& UringLoop::slot(int fd) {
+  if (static_cast<size_t>(fd) >= slots_.size()) slots_.resize(fd + 1);
+  return slots_[fd];
+}
+
+io_uring_sqe* UringLoop::next_sqe() {
+  io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+  if (sqe == nullptr) {
+    // The submission queue is full mid-turn: hand it to the kernel now.
+    io_uring_submit(&ring_);
+    submitted();
+    sqe = io_uring_get_sqe(&ring_);
+  }
+  return sqe;
+}
+
+void UringLoop::submitted() {
+  iovecs_used_ = 0;
+  messages_used_ = 0;
+}
+
+void UringLoop::run() {
+  // liburing 2.3 declares io_uring_enable_rings but does not export it.
+  if (syscall(__NR_io_uring_register, ring_.ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr, 0) <
+      0) {
+    spdlog::error("io_uring: cannot enable the ring on the worker thread");
+    return;
+  }
+  running_ = true;
+  arm_wake();
+  arm_accept();
+  // Sockets watched before the loop ran (none today) get their polls now.
+  for (size_t fd = 0; fd < slots_.size(); ++fd) {
+    if (slots_[fd].handler != nullptr)
+      watch(static_cast<int>(fd), slots_[fd].handler, slots_[fd].want_write);
+  }
+  while (!stopping()) {
+    wait_for_turn();
+    end_of_turn();
+    rearm_starved();
+    if (!accept_armed_ && !draining() && listen_fd_ >= 0) arm_accept();
+  }
+  shut_down();
+  running_ = false;
+}
+
+void UringLoop::wait_for_turn() {
+  const int timeout = wait_timeout_ms();
+  __kernel_timespec wait{};
+  wait.tv_sec = timeout / 1000;
+  wait.tv_nsec = (timeout % 1000) * 1000000LL;
+  io_uring_cqe* first = nullptr;
+  // One system call per turn: submits everything prepared and waits.
+  int rc =
+      io_uring_submit_and_wait_timeout(&ring_, &first, 1, timeout >= 0 ? &wait : nullptr, nullptr);
+  submitted();
+  update_clock();
+  if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
+    spdlog::error("io_uring_submit_and_wait: {}", std::strerror(-rc));
+  }
+  unsigned head = 0;
+  unsigned seen = 0;
+  io_uring_cqe* cqe = nullptr;
+  io_uring_for_each_cqe(&ring_, head, cqe) {
+    handle(*cqe);
+    ++seen;
+  }
+  io_uring_cq_advance(&ring_, seen);
+}
+
+void UringLoop::handle(const io_uring_cqe& cqe) {
+  const uint64_t data = cqe.user_data;
+  const auto op = static_cast<Op>(data >> 56);
+  const auto generation = static_cast<uint32_t>(data >> 32) & 0xffffff;
+  const auto fd = static_cast<int>(static_cast<uint32_t>(data));
+  switch (op) {
+    case Op::kAccept:
+      on_accept(cqe);
+      break;
+    case Op::kRecv:
+      on_recv(fd, cqe);
+      break;
+    case Op::kSend:
+      on_send(fd, cqe);
+      break;
+    case Op::kPollIn:
+    case Op::kPollOut:
+      on_poll(fd, op, generation, cqe);
+      break;
+    case Op::kWake:
+      clear_wake();
+      if (!stopping()) arm_wake();
+      break;
+    case Op::kCancel:
+      break;
+  }
+}
+
+void UringLoop::arm_wake() {
+  io_uring_sqe* sqe = next_sqe();
+  io_uring_prep_poll_add(sqe, wake_fd(), POLLIN);
+  io_uring_sqe_set_data64(sqe, tag(Op::kWake, wake_fd()));
+}
+
+void UringLoop::arm_accept() {
+  if (listen_fd_ < 0) return;
+  io_uring_sqe* sqe = next_sqe();
+  if (multishot_accept_) {
+    io_uring_prep_multishot_accept(sqe, listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  } else {
+    io_uring_prep_accept(sqe, listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  }
+  io_uring_sqe_set_data64(sqe, tag(Op::kAccept, listen_fd_));
+  accept_armed_ = true;
+}
+
+void UringLoop::on_accept(const io_uring_cqe& cqe) {
+  if (!(cqe.flags & IORING_CQE_F_MORE)) accept_armed_ = false;
+  if (cqe.res >= 0) {
+    const int fd = cqe.res;
+    sockaddr_storage address{};
+    socklen_t length = sizeof address;
+    getpeername(fd, reinterpret_cast<sockaddr*>(&address), &length);
+    if (!admit(fd, address)) return;
+    reset_slot(fd);
+    service(fd);
+    return;
+  }
+  if (cqe.res == -EINVAL && multishot_accept_) {
+    multishot_accept_ = false;  // a kernel without multishot accept
+  } else if ((cqe.res == -EMFILE || cqe.res == -ENFILE) && listen_fd_ >= 0) {
+    shed_one_connection();
+  }
+}
+
+void UringLoop::arm_recv(int fd) {
+  Slot& s = slot(fd);
+  io_uring_sqe* sqe = next_sqe();
+  if (multishot_recv_) {
+    io_uring_prep_recv_multishot(sqe, fd, nullptr, 0, 0);
+  } else {
+    io_uring_prep_recv(sqe, fd, nullptr, buffers_.buffer_size(), 0);
+  }
+  sqe->flags |= IOSQE_BUFFER_SELECT;
+  sqe->buf_group = kBufferGroup;
+  io_uring_sqe_set_data64(sqe, tag(Op::kRecv, fd));
+  s.recv_armed = true;
+  s.recv_cancelled = false;
+}
+
+void UringLoop::cancel(uint64_t target) {
+  io_uring_sqe* sqe = next_sqe();
+  io_uring_prep_cancel64(sqe, target, 0);
+  io_uring_sqe_set_data64(sqe, tag(Op::kCancel, 0));
+}
+
+void UringLoop::on_recv(int fd, const io_uring_cqe& cqe) {
+  Slot& s = slot(fd);
+  const bool more = cqe.flags & IORING_CQE_F_MORE;
+  if (!more) s.recv_armed = false;
+  Connection* c = connection(fd);
+  if (cqe.flags & IORING_CQE_F_BUFFER) {
+    const auto id = static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
+    buffers_.taken(id, cqe.res > 0 ? static_cast<uint32_t>(cqe.res) : 0);
+    if (cqe.res <= 0 || c == nullptr || s.closing) {
+      buffers_.recycle(id);
+    } else {
+      // Older bytes first: a stash means the connection is not reading.
+      buffers_.push(s.stash, id);
+    }
+  }
+  if (cqe.res == 0) {
+    s.peer_eof = true;
+  } else if (cqe.res == -ENOBUFS) {
+    if (!s.starved) {
+      s.starved = true;
+      starved_.push_back(fd);
+    }
+  } else if (cqe.res == -EINVAL && multishot_recv_ && !more) {
+    multishot_recv_ = false;  // a kernel without multishot receive: single shots from now on
+  } else if (cqe.res < 0 && cqe.res != -ECANCELED) {
+    s.failed = true;
+  }
+  if (s.closing) {
+    finish_close_if_done(fd);
+  } else if (c != nullptr) {
+    service(fd);
+  }
+}
+
+bool UringLoop::consume_stash(int fd, Connection& connection) {
+  Slot& s = slot(fd);
+  while (!s.stash.empty()) {
+    const uint16_t id = buffers_.front(s.stash);
+    const uint32_t length = buffers_.length(id);
+    const size_t taken = connection.feed(buffers_.bytes(id), length);
+    buffers_.consume(id, static_cast<uint32_t>(taken));
+    if (taken < length) return false;
+    buffers_.pop(s.stash);
+  }
+  return true;
+}
+
+void UringLoop::service(int fd) {
+  Connection* c = connection(fd);
+  if (c == nullptr) return;
+  Slot& s = slot(fd);
+  if (s.closing) return;
+  const bool stash_done = consume_stash(fd, *c);
+  if (stash_done) c->on_read_idle();
+  if (stash_done && s.peer_eof && !s.recv_armed) c->on_peer_closed();
+  if (s.failed) c->on_error();
+  if (!c->should_close() && c->wants_write() && !s.send_inflight) send_replies(fd, *c);
+  if (c->should_close()) {
+    close_connection(fd);
+    return;
+  }
+  // Bytes the connection could not take: the pool had no buffer for them.
+  if (c->waiting_for_pool() || (!stash_done && c->wants_read())) park(fd);
+  const bool want_recv = c->wants_read() && stash_done && !s.peer_eof && !s.failed;
+  if (want_recv && !s.recv_armed && !s.starved) arm_recv(fd);
+  if (!want_recv && s.recv_armed && !s.recv_cancelled) {
+    // Stop receiving: bytes already on their way land in the stash.
+    cancel(tag(Op::kRecv, fd));
+    s.recv_cancelled = true;
+  }
+}
+
+void UringLoop::send_replies(int fd, Connection& connection) {
+  if (iovecs_used_ + IOV_MAX > iovecs_.size() || messages_used_ == messages_.size()) {
+    io_uring_submit(&ring_);
+    submitted();
+  }
+  io_uring_sqe* sqe = next_sqe();
+  iovec* iov = &iovecs_[iovecs_used_];
+  const size_t count = connection.write_iovecs(iov, IOV_MAX);
+  if (count == 0) {
+    io_uring_prep_nop(sqe);
+    io_uring_sqe_set_data64(sqe, tag(Op::kCancel, 0));
+    return;
+  }
+  iovecs_used_ += count;
+  msghdr& message = messages_[messages_used_++];
+  message = msghdr{};
+  message.msg_iov = iov;
+  message.msg_iovlen = count;
+  io_uring_prep_sendmsg(sqe, fd, &message, MSG_NOSIGNAL);
+  io_uring_sqe_set_data64(sqe, tag(Op::kSend, fd));
+  slot(fd).send_inflight = true;
+}
+
+void UringLoop::on_send(int fd, const io_uring_cqe& cqe) {
+  Slot& s = slot(fd);
+  s.send_inflight = false;
+  if (s.closing) {
+    finish_close_if_done(fd);
+    return;
+  }
+  Connection* c = connection(fd);
+  if (c == nullptr) return;
+  if (cqe.res >= 0) {
+    c->on_written(static_cast<size_t>(cqe.res));
+  } else if (cqe.res != -EINTR && cqe.res != -EAGAIN) {
+    // The peer is gone: nothing more can be delivered.
+    s.failed = true;
+  }
+  service(fd);
+}
+
+void UringLoop::close_connection(int fd) {
+  if (connection(fd) == nullptr) return;
+  Slot& s = slot(fd);
+  if (s.closing) return;
+  s.closing = true;
+  if (running_) {
+    if (s.recv_armed && !s.recv_cancelled) cancel(tag(Op::kRecv, fd));
+    if (s.send_inflight) cancel(tag(Op::kSend, fd));
+  } else {
+    // The ring is not running: nothing more will complete here.
+    s.recv_armed = s.send_inflight = false;
+  }
+  finish_close_if_done(fd);
+}
+
+void UringLoop::finish_close_if_done(int fd) {
+  Slot& s = slot(fd);
+  if (s.recv_armed || s.send_inflight) return;
+  buffers_.recycle_all(s.stash);
+  close(fd);
+  reset_slot(fd);
+  release(fd);
+}
+
+void UringLoop::close_all() {
+  for (size_t fd = 0; fd < client_slots(); ++fd) {
+    if (connection(static_cast<int>(fd))) close_connection(static_cast<int>(fd));
+  }
+}
+
+void UringLoop::shut_down() {
+  // Cancel everything and wait (bounded) for the kernel to hand it all back,
+  // so no operation still refers to a connection's buffers.
+  close_all();
+  if (accept_armed_) cancel(tag(Op::kAccept, listen_fd_));
+  const int64_t deadline = now_ms_ + kShutdownWaitMs;
+  for (;;) {
+    bool busy = false;
+    for (size_t fd = 0; fd < client_slots() && !busy; ++fd) {
+      busy = connection(static_cast<int>(fd)) != nullptr;
+    }
+    if (!busy || now_ms_ >= deadline) break;
+    __kernel_timespec wait{0, 50 * 1000000LL};
+    io_uring_cqe* first = nullptr;
+    io_uring_submit_and_wait_timeout(&ring_, &first, 1, &wait, nullptr);
+    submitted();
+    update_clock();
+    unsigned head = 0;
+    unsigned seen = 0;
+    io_uring_cqe* cqe = nullptr;
+    io_uring_for_each_cqe(&ring_, head, cqe) {
+      handle(*cqe);
+      ++seen;
+    }
+    io_uring_cq_advance(&ring_, seen);
+  }
+  running_ = false;
+  close_all();  // anything left: the ring is torn down with the loop
+}
+
+bool UringLoop::retry(int fd) {
+  Connection& c = *connection(fd);
+  if (c.waiting_for_pool()) {
+    c.retry_pool_wait();
+    service(fd);
+    return true;  // service parks it again if it still waits
+  }
+  if (context_->pool.available() == 0) return false;
+  service(fd);
+  return true;
+}
+
+void UringLoop::rearm_starved() {
+  if (starved_.empty() || buffers_.available() == 0) return;
+  starved_retry_.clear();
+  starved_retry_.swap(starved_);
+  for (int fd : starved_retry_) {
+    Slot& s = slot(fd);
+    s.starved = false;
+    if (connection(fd) != nullptr && !s.closing) service(fd);
+  }
+}
+
+void UringLoop::stop_accepting() {
+  if (listen_fd_ < 0) return;
+  if (accept_armed_) cancel(tag(Op::kAccept, listen_fd_));
+  accept_armed_ = false;
+  close(listen_fd_);
+  listen_fd_ = -1;
+}
+
+bool UringLoop::drainable(int fd) const {
+  if (!EventLoop::drainable(fd)) return false;
+  const Slot& s = slots_[fd];
+  return s.stash.empty() && !s.send_inflight;
+}
+
+void UringLoop::watch(int fd, IoHandler* handler, bool want_write) {
+  Slot& s = slot(fd);
+  if (s.handler != handler) {
+    if (s.handler != nullptr) unwatch(fd);
+    s.handler = handler;
+  }
+  s.want_write = want_write;
+  if (!running_) return;
+  if (!s.poll_in_armed) arm_poll(fd, Op::kPollIn);
+  if (want_write && !s.poll_out_armed) arm_poll(fd, Op::kPollOut);
+}
+
+void UringLoop::unwatch(int fd) {
+  if (static_cast<size_t>(fd) >= slots_.size() || slots_[fd].handler == nullptr) return;
+  Slot& s = slots_[fd];
+  if (running_) {
+    if (s.poll_in_armed) cancel(tag(Op::kPollIn, fd, s.generation));
+    if (s.poll_out_armed) cancel(tag(Op::kPollOut, fd, s.generation));
+  }
+  ++s.generation;
+  reset_slot(fd);
+}
+
+void UringLoop::reset_slot(int fd) {
+  // The generation outlives the slot's uses, so no completion of an earlier
+  // use of this descriptor is taken for a later one.
+  Slot& s = slot(fd);
+  const uint32_t generation = s.generation;
+  s = Slot{};
+  s.generation = generation;
+}
+
+void UringLoop::arm_poll(int fd, Op op) {
+  Slot& s = slot(fd);
+  io_uring_sqe* sqe = next_sqe();
+  io_uring_prep_poll_add(sqe, fd, op == Op::kPollIn ? POLLIN : POLLOUT);
+  io_uring_sqe_set_data64(sqe, tag(op, fd, s.generation));
+  (op == Op::kPollIn ? s.poll_in_armed : s.poll_out_armed) = true;
+}
+
+void UringLoop::on_poll(int fd, Op op, uint32_t generation, const io_uring_cqe& cqe) {
+  Slot& s = slot(fd);
+  if (s.handler == nullptr || (s.generation & 0xffffff) != generation) return;  // stale
+  (op == Op::kPollIn ? s.poll_in_armed : s.poll_out_armed) = false;
+  if (cqe.res < 0) return;
+  IoHandler* handler = s.handler;
+  if (op == Op::kPollIn) {
+    handler->on_readable();
+  } else if (s.want_write) {
+    handler->on_writable();
+  }
+  // The handler may have unwatched (and the slot been reused): re-arm only
+  // what is still ours.
+  Slot& now = slot(fd);
+  if (now.handler != handler || (now.generation & 0xffffff) != generation) return;
+  if (!now.poll_in_armed) arm_poll(fd, Op::kPollIn);
+  if (now.want_write && !now.poll_out_armed) arm_poll(fd, Op::kPollOut);
+}
+
+}  // namespace mcguard

@@ -1,0 +1,124 @@
+// UringLoop: the completion-based engine, one io_uring per worker.
+//
+// Clients: a multishot accept (single-shot where the kernel lacks it), and per
+// connection one receive into the worker's provided-buffer ring (multishot
+// where available). A received buffer is copied into the connection's
+// receive buffer or value chain and recycled at once; what the connection
+// cannot take yet waits in its stash while its receive is cancelled, and is
+// consumed first when it reads again. When the ring runs dry the receive ends
+// with ENOBUFS and is re-armed as buffers come back. Replies go out as one
+// sendmsg of all the connection's iovecs; a partial send resumes where it
+// stopped.
+//
+// Upstream sockets keep their readiness interface (Reactor::watch) through
+// single-shot polls on the same ring, re-armed after each event, so they see
+// the level-triggered behaviour they were written for.
+//
+// Everything prepared in a turn goes to the kernel in the next
+// io_uring_submit_and_wait. msghdrs and iovecs live in per-turn arenas: the
+// kernel copies them at submission (IORING_FEAT_SUBMIT_STABLE, checked by the
+// probe). A closing connection cancels its operations and is destroyed only
+// when the last of their completions has arrived, so no completion ever
+// refers to freed state and no buffer the kernel may still read is reused.
+#pragma once
+
+#include <liburing.h>
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "proxy/io/event_loop.h"
+#include "proxy/io/recv_buffer_ring.h"
+
+namespace mcguard {
+
+class UringLoop final : public EventLoop {
+ public:
+  // Takes ownership of listen_fd; `recv_buffers` is a power of two. Sets up
+  // the ring disabled; run() enables it on the worker's thread. Throws
+  // std::system_error at set-up only.
+  UringLoop(int listen_fd, LoopLimits limits, uint32_t recv_buffers, uint32_t recv_buffer_size);
+  ~UringLoop() override;
+
+  void run() override;
+  void close_all() override;
+  const char* engine_name() const override { return "io_uring"; }
+
+  // Reactor
+  void watch(int fd, IoHandler* handler, bool want_write) override;
+  void unwatch(int fd) override;
+
+ private:
+  enum class Op : uint8_t { kAccept = 1, kRecv, kSend, kPollIn, kPollOut, kWake, kCancel };
+
+  struct Slot {
+    // Client connection state.
+    RecvBufferRing::Stash stash;
+    bool recv_armed = false;  // a receive is in flight
+    bool recv_cancelled = false;
+    bool send_inflight = false;
+    bool starved = false;   // its receive ended for want of buffers
+    bool peer_eof = false;  // the peer closed; delivered once the stash is consumed
+    bool failed = false;    // the socket reported an error
+    bool closing = false;   // waiting for its operations to finish
+    // Upstream socket state (Reactor).
+    IoHandler* handler = nullptr;
+    uint32_t generation = 0;  // bumped by unwatch: older poll completions are stale
+    bool want_write = false;
+    bool poll_in_armed = false;
+    bool poll_out_armed = false;
+  };
+
+  static uint64_t tag(Op op, int fd, uint32_t generation = 0) {
+    return uint64_t{static_cast<uint8_t>(op)} << 56 | uint64_t{generation & 0xffffff} << 32 |
+           static_cast<uint32_t>(fd);
+  }
+
+  // EventLoop
+  void close_connection(int fd) override;
+  void service(int fd) override;
+  bool retry(int fd) override;
+  void stop_accepting() override;
+  bool drainable(int fd) const override;
+
+  Slot& slot(int fd);
+  void reset_slot(int fd);
+  io_uring_sqe* next_sqe();
+  void submitted();  // the arenas are free again
+  void arm_accept();
+  void arm_wake();
+  void arm_recv(int fd);
+  void arm_poll(int fd, Op op);
+  void cancel(uint64_t target);
+  void send_replies(int fd, Connection& connection);
+  void handle(const io_uring_cqe& cqe);
+  void on_accept(const io_uring_cqe& cqe);
+  void on_recv(int fd, const io_uring_cqe& cqe);
+  void on_send(int fd, const io_uring_cqe& cqe);
+  void on_poll(int fd, Op op, uint32_t generation, const io_uring_cqe& cqe);
+  // Copies stashed bytes into the connection while it reads; true when all were taken.
+  bool consume_stash(int fd, Connection& connection);
+  void finish_close_if_done(int fd);
+  void rearm_starved();
+  void wait_for_turn();
+  void shut_down();
+
+  io_uring ring_{};
+  bool ring_open_ = false;
+  bool running_ = false;  // the worker's thread owns the ring (run() is active)
+  bool multishot_recv_ = true;
+  bool multishot_accept_ = true;
+  bool accept_armed_ = false;
+  RecvBufferRing buffers_;
+  std::vector<Slot> slots_;  // by file descriptor
+  std::vector<int> starved_;
+  std::vector<int> starved_retry_;
+  // Per-turn arenas for sendmsg arguments.
+  std::vector<iovec> iovecs_;
+  std::vector<msghdr> messages_;
+  size_t iovecs_used_ = 0;
+  size_t messages_used_ = 0;
+};
+
+}  // namespace mcguard
