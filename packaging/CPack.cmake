@@ -2,8 +2,8 @@
 # .rpm that CPack makes from the installed tree. Included from the top-level
 # CMakeLists.txt after the mcguard target. packaging/build-packages configures
 # a build for packages (prefix /usr, configuration /etc/mcguard/mcguard.conf)
-# and runs CPack; `cmake --build <dir> --target package` also works but first
-# builds everything, tests included.
+# and runs CPack. `cmake --build <dir> --target package` in a directory
+# configured the same way also works, but first builds everything, tests included.
 include(GNUInstallDirs)
 
 set(MCGUARD_PACKAGING_DIR ${CMAKE_CURRENT_LIST_DIR})
