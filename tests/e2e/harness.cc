@@ -484,7 +484,8 @@ std::unique_ptr<ServerProcess> start_subject(std::string* error, const McguardOp
     *error = "mcguard binary not found or not executable: " + binary;
     return nullptr;
   }
-  std::vector<std::string> argv = {binary, "--listen", "127.0.0.1:{port}", "--config", "/dev/null"};
+  std::vector<std::string> argv = {binary,         "--listen", "127.0.0.1:{port}", "--config",
+                                   options.config, "--admin",  options.admin};
   if (!options.defaults_only) {
     const std::vector<std::string> rest = {"--threads",        std::to_string(options.threads),
                                            "--max-value-size", options.max_value_size,
@@ -510,6 +511,14 @@ std::unique_ptr<ServerProcess> start_subject(std::string* error, const McguardOp
     argv.push_back("--upstream");
     argv.push_back("127.0.0.1:" + std::to_string(upstream->port()));
     upstreams.push_back(std::move(upstream));
+  }
+  // The suite runs once per I/O engine: MCGUARD_E2E_IO_ENGINE picks it, unless
+  // the test chose one itself.
+  const char* engine = std::getenv("MCGUARD_E2E_IO_ENGINE");
+  if (engine != nullptr && *engine != '\0' &&
+      std::find(argv.begin(), argv.end(), "--io-engine") == argv.end()) {
+    argv.push_back("--io-engine");
+    argv.push_back(engine);
   }
   // Lets a run repeat the suite under other settings (e.g. another I/O engine).
   if (const char* extra = std::getenv("MCGUARD_E2E_EXTRA_ARGS")) {

@@ -166,8 +166,13 @@ struct McguardOptions {
   std::string memory_limit = "64m";
   std::string buffer_size = "64k";
   std::string pool_size = "64m";
-  // Only --listen and --config /dev/null: checks that the defaults work.
+  // Only --listen, --config /dev/null and --admin: checks that the defaults work.
   bool defaults_only = false;
+  // --admin: off, so parallel tests never share the default admin port; tests
+  // of the admin listener give "127.0.0.1:<free port>".
+  std::string admin = "off";
+  // --config: no file unless a test gives one.
+  std::string config = "/dev/null";
   // Appended after the options above (e.g. "--upstream", "127.0.0.1:PORT"). When they
   // name an upstream, MCGUARD_E2E_UPSTREAMS is ignored.
   std::vector<std::string> extra_args;
@@ -189,7 +194,8 @@ std::unique_ptr<ServerProcess> start_memcached(std::string* error,
                                                int max_connections = 4096, uint16_t port = 0);
 
 // The server under test: mcguard (MCGUARD_BINARY, or MCGUARD_E2E_BINARY from
-// the environment, with MCGUARD_E2E_EXTRA_ARGS appended), or a second memcached
+// the environment, with MCGUARD_E2E_EXTRA_ARGS appended, and --io-engine
+// MCGUARD_E2E_IO_ENGINE unless the options give one), or a second memcached
 // when the environment sets MCGUARD_E2E_SUBJECT=memcached, which checks the
 // suite itself against the reference.
 // With MCGUARD_E2E_UPSTREAMS=N (1..8) mcguard runs its upstream tier in front
