@@ -265,12 +265,18 @@ bool UpstreamConnection::handle_reply(const Reply& reply, std::string_view line)
       {
         // Servers answer hits in the order asked; keys before this one missed.
         const uint64_t hash = upstream_key_hash(reply.key);
-        while (head.slot != nullptr && head.slot->key_hash != hash) {
+        // A VALUE for no key still awaited means the server is out of step: fail
+        // before completing any slot, or the keys skipped so far would reach their
+        // clients as misses rather than errors. The scan stops where the skip
+        // below would, so a batch costs no more than before.
+        PendingReply* match = head.slot;
+        while (match != nullptr && match->key_hash != hash) match = match->next_in_batch;
+        if (match == nullptr) return false;
+        while (head.slot != match) {
           PendingReply* missed = head.slot;
           head.slot = missed->next_in_batch;
           context_.groups.complete(missed);
         }
-        if (head.slot == nullptr) return false;
         deliver(head.slot, line, reply);
       }
       return true;
