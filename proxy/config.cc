@@ -1,5 +1,6 @@
 #include "proxy/config.h"
 
+#include <bit>
 #include <boost/program_options.hpp>
 #include <charconv>
 #include <cstdlib>
@@ -96,9 +97,113 @@ po::options_description option_set() {
       "upstream replies awaited at once per worker (default 4096)");
   add("on-reject", po::value<std::string>(),
       "delete|keep: after rejecting an oversized set, delete the key upstream (default delete)");
+  add("io-engine", po::value<std::string>(),
+      "auto|uring|epoll: auto uses io_uring where the kernel allows it, else epoll (default auto)");
+  add("uring-recv-buffers", po::value<unsigned>(),
+      "io_uring engine: receive buffers per worker, rounded up to a power of two (default 256)");
+  add("uring-recv-buffer-size", po::value<std::string>(),
+      "io_uring engine: size of one receive buffer (default 16k)");
   add("log-level", po::value<std::string>(),
       "trace, debug, info, warn, error or off (default info)");
+  add("log-format", po::value<std::string>(), "text|json: one log line per event (default text)");
+  add("admin", po::value<std::string>(),
+      "HOST:PORT of the HTTP listener for /metrics, /healthz, /readyz, or off "
+      "(default 127.0.0.1:11299)");
+  add("limit-mode", po::value<std::string>(),
+      "enforce|observe: observe counts and logs values over their limit and lets them through "
+      "(default enforce)");
+  add("limit", po::value<std::vector<std::string>>()->composing(),
+      "PREFIX: SIZE, a value limit for keys starting with PREFIX (repeatable; longest prefix "
+      "wins; other keys get --max-value-size)");
+  add("value-ceiling", po::value<std::string>(),
+      "largest value ever let through, in either mode; buffers are sized for it (default: the "
+      "largest limit; in observe mode at least 8m)");
+  add("drain-timeout", po::value<std::string>(),
+      "on SIGTERM/SIGINT, how long in-flight requests may take to finish (default 10s)");
+  add("check-config", po::bool_switch(), "validate the configuration, print it and exit");
   return options;
+}
+
+// --admin, --limit*, --value-ceiling, --drain-timeout, --log-format, --check-config.
+void apply_operations_options(const po::variables_map& vm, Settings& s) {
+  if (vm.count("log-format")) {
+    s.log_format = vm["log-format"].as<std::string>();
+    if (s.log_format != "text" && s.log_format != "json") {
+      throw Failure{"--log-format must be text or json"};
+    }
+  }
+  if (vm.count("admin")) {
+    const auto text = vm["admin"].as<std::string>();
+    if (text == "off") {
+      s.admin_enabled = false;
+    } else {
+      Settings parsed;
+      try {
+        parse_listen(text, parsed);
+      } catch (const Failure&) {
+        throw Failure{"--admin wants HOST:PORT or off, got '" + text + "'"};
+      }
+      s.admin_enabled = true;
+      s.admin_host = parsed.listen_host;
+      s.admin_port = parsed.listen_port;
+    }
+  }
+  if (vm.count("limit-mode")) {
+    const auto mode = vm["limit-mode"].as<std::string>();
+    if (mode != "enforce" && mode != "observe") {
+      throw Failure{"--limit-mode must be enforce or observe"};
+    }
+    s.limit_mode = mode == "observe" ? LimitMode::kObserve : LimitMode::kEnforce;
+  }
+  if (vm.count("limit")) {
+    for (const std::string& text : vm["limit"].as<std::vector<std::string>>()) {
+      auto limit = parse_prefix_limit(text);
+      if (!limit) throw Failure{"--limit wants 'PREFIX: SIZE', got '" + text + "'"};
+      for (const PrefixLimit& other : s.prefix_limits) {
+        if (other.prefix == limit->prefix) {
+          throw Failure{"prefix '" + limit->prefix + "' has two limits"};
+        }
+      }
+      s.prefix_limits.push_back(*limit);
+    }
+  }
+  if (vm.count("value-ceiling")) {
+    s.value_ceiling = size_or_throw("value-ceiling", vm["value-ceiling"].as<std::string>(), 1);
+  }
+  if (vm.count("drain-timeout")) {
+    const auto text = vm["drain-timeout"].as<std::string>();
+    const auto ms = parse_duration_ms(text);
+    if (!ms) throw Failure{"invalid duration for --drain-timeout: '" + text + "'"};
+    s.drain_timeout_ms = *ms;
+  }
+  if (vm.count("check-config")) s.check_config = vm["check-config"].as<bool>();
+}
+
+// The limits are what --max-value-size and the prefix limits say; the ceiling
+// that buffers, chains and the store are sized for (max_value_size from here
+// on) is the largest of them, or --value-ceiling. Observe mode lets values over
+// their limit through, so its ceiling defaults to at least 8m.
+void derive_value_ceiling(Settings& s) {
+  constexpr uint64_t kObserveCeiling = 8ull << 20;
+  s.value_limit = s.max_value_size;
+  uint64_t largest = s.value_limit;
+  for (const PrefixLimit& limit : s.prefix_limits) largest = std::max(largest, limit.limit);
+  if (s.value_ceiling != 0) {
+    if (s.value_ceiling < largest) {
+      throw Failure{"--value-ceiling " + std::to_string(s.value_ceiling) +
+                    " is below the largest limit, " + std::to_string(largest)};
+    }
+    s.max_value_size = s.value_ceiling;
+    return;
+  }
+  s.max_value_size = largest;
+  if (s.limit_mode == LimitMode::kObserve && largest < kObserveCeiling) {
+    uint64_t ceiling = kObserveCeiling;
+    // The embedded store must still hold one value of the ceiling.
+    if (s.upstreams.empty() && s.memory_limit > 1024)
+      ceiling = std::min(ceiling, s.memory_limit - 1024);
+    s.max_value_size = std::max(largest, ceiling);
+  }
 }
 
 void apply_options(const po::variables_map& vm, Settings& s) {
@@ -195,12 +300,36 @@ void apply_options(const po::variables_map& vm, Settings& s) {
     s.reply_pool_size =
         size_or_throw("reply-pool-size", vm["reply-pool-size"].as<std::string>(), 1);
   }
+  if (vm.count("io-engine")) {
+    const auto engine = vm["io-engine"].as<std::string>();
+    if (engine == "auto") {
+      s.io_engine = Settings::IoEngine::kAuto;
+    } else if (engine == "uring") {
+      s.io_engine = Settings::IoEngine::kUring;
+    } else if (engine == "epoll") {
+      s.io_engine = Settings::IoEngine::kEpoll;
+    } else {
+      throw Failure{"--io-engine must be auto, uring or epoll"};
+    }
+  }
+  if (vm.count("uring-recv-buffers")) {
+    const unsigned count = vm["uring-recv-buffers"].as<unsigned>();
+    if (count < 8 || count > 32768) throw Failure{"--uring-recv-buffers must be 8..32768"};
+    s.uring_recv_buffers = std::bit_ceil(count);
+  }
+  if (vm.count("uring-recv-buffer-size")) {
+    const uint64_t size =
+        size_or_throw("uring-recv-buffer-size", vm["uring-recv-buffer-size"].as<std::string>(), 1);
+    if (size < 1024 || size > (1u << 20)) throw Failure{"--uring-recv-buffer-size must be 1k..1m"};
+    s.uring_recv_buffer_size = static_cast<uint32_t>(size);
+  }
   if (vm.count("on-reject")) {
     auto mode = vm["on-reject"].as<std::string>();
     if (mode != "delete" && mode != "keep") throw Failure{"--on-reject must be delete or keep"};
     s.delete_on_reject = mode == "delete";
   }
   if (vm.count("log-level")) s.log_level = vm["log-level"].as<std::string>();
+  apply_operations_options(vm, s);
 }
 
 void validate(Settings& s) {
@@ -208,6 +337,7 @@ void validate(Settings& s) {
   if (s.threads > 1024) throw Failure{"--threads must be 1..1024"};
   if (s.max_connections == 0) throw Failure{"--max-connections must be at least 1"};
   if (s.max_value_size == 0) throw Failure{"--max-value-size must be at least 1 byte"};
+  derive_value_ceiling(s);
   if (s.memory_limit < (1u << 20)) throw Failure{"--memory-limit must be at least 1m"};
   if (s.upstreams.empty() && s.max_value_size + 1024 > s.memory_limit) {
     throw Failure{"--memory-limit must exceed --max-value-size so one value fits"};

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "proxy/limits.h"
 #include "proxy/tier/ketama.h"
 
 namespace mcguard {
@@ -55,9 +56,31 @@ struct Settings {
     return static_cast<uint32_t>(reply_pool_size / threads / kReplyBufferSize);
   }
   bool delete_on_reject = true;
+  // I/O engine: auto tries io_uring and falls back to epoll where it is refused.
+  enum class IoEngine { kAuto, kUring, kEpoll };
+  IoEngine io_engine = IoEngine::kAuto;
+  // io_uring receive buffers per worker (a power of two) and their size.
+  uint32_t uring_recv_buffers = 256;
+  uint32_t uring_recv_buffer_size = 16u << 10;
 
   std::string config_path;
   std::string log_level = "info";
+  std::string log_format = "text";  // text or json
+
+  // Operations (admin listener, limit policy, drain). max_value_size above is
+  // the ceiling every buffer is sized for: the largest of the limits, or
+  // --value-ceiling; the limits themselves (reloadable at SIGHUP) are these.
+  bool admin_enabled = true;
+  std::string admin_host = "127.0.0.1";
+  uint16_t admin_port = 11299;
+  LimitMode limit_mode = LimitMode::kEnforce;
+  uint64_t value_limit = 8ull << 20;       // --max-value-size: keys matching no prefix
+  uint64_t value_ceiling = 0;              // --value-ceiling (0: derived)
+  std::vector<PrefixLimit> prefix_limits;  // `limit = PREFIX: SIZE`
+  int64_t drain_timeout_ms = 10000;
+  bool check_config = false;
+  // Set by the Server (not configuration): the live limit policy the workers read.
+  const LimitBox* live_limits = nullptr;
 
   // Derived once validated.
   uint32_t buffers_per_worker() const {

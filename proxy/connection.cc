@@ -192,12 +192,43 @@ bool Connection::process_one() {
 }
 
 bool Connection::begin_storage(size_t header_bytes) {
+  if (!limit_decided_) {
+    decided_limit_ = value_limit_for_request();
+    limit_decided_ = true;
+  }
+  const bool done = admit_storage(header_bytes, decided_limit_);
+  if (done) limit_decided_ = false;
+  return done;
+}
+
+// The limit this request's value is held to. Observe mode lets a value over
+// its limit through (counted and logged) up to the ceiling the chains and the
+// store are sized for.
+uint64_t Connection::value_limit_for_request() {
+  const LimitPolicy* policy = context_.limits.current();
+  if (policy == nullptr) return context_.max_value_size;
   const uint64_t length = request_.value_length;
+  const LimitPolicy::Match match = policy->match(request_.key);
+  context_.stats.value_sizes.record(match.slot, length);
+  if (length <= match.limit) return match.limit;
   if (length > context_.max_value_size) {
+    context_.stats.rejected_over_ceiling.add();
+    return context_.max_value_size;
+  }
+  if (policy->mode() != LimitMode::kObserve) return match.limit;
+  context_.stats.observed_over_limit.add();
+  if (context_.rejection_log != nullptr) {
+    context_.rejection_log->observed(peer_, request_.key, length, match.limit);
+  }
+  return context_.max_value_size;
+}
+
+bool Connection::admit_storage(size_t header_bytes, uint64_t limit) {
+  const uint64_t length = request_.value_length;
+  if (length > limit) {
     context_.stats.rejected_too_large.add();
     if (context_.rejection_log != nullptr) {
-      context_.rejection_log->rejected("object too large", peer_, request_.key, length,
-                                       context_.max_value_size);
+      context_.rejection_log->rejected("object too large", peer_, request_.key, length, limit);
     }
     if (!reply_suppressed(request_)) reply_text(kTooLarge);
     unlink_rejected_key();

@@ -16,6 +16,7 @@
 #include "pool/buffer_chain.h"
 #include "pool/buffer_pool.h"
 #include "protocol/request.h"
+#include "proxy/limits.h"
 #include "proxy/pending_reply.h"
 #include "proxy/reply_queue.h"
 #include "proxy/stats.h"
@@ -42,6 +43,9 @@ struct ConnectionContext {
   int64_t slow_client_timeout_ms = 30000;    // 0: off
   int64_t idle_timeout_ms = 0;               // 0: off
   uint32_t max_pool_waiters = UINT32_MAX;    // connections that may wait for a chain at once
+  // The value-size limit policy (per prefix, enforce or observe); when not
+  // attached, max_value_size is the limit. max_value_size stays the ceiling.
+  LimitView limits{};
 };
 
 class Connection {
@@ -99,6 +103,8 @@ class Connection {
   void process();
   bool process_one();
   bool begin_storage(size_t header_bytes);
+  uint64_t value_limit_for_request();
+  bool admit_storage(size_t header_bytes, uint64_t limit);
   bool finish_value_from_chain();
   bool tier_ready();
   void execute(std::span<const iovec> value, BufferChain* value_chain = nullptr);
@@ -134,6 +140,10 @@ class Connection {
   int64_t value_started_ms_ = 0;  // kValue / kSwallow: when the value's header came
   uint32_t chain_charged_ = 0;    // buffers counted against chain_buffer_limit
   int64_t wait_started_ms_ = 0;
+  // begin_storage runs again while a request waits for bytes, buffers or the
+  // tier: its limit is decided (and counted) once.
+  bool limit_decided_ = false;
+  uint64_t decided_limit_ = 0;
 };
 
 }  // namespace mcguard

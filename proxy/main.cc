@@ -1,6 +1,8 @@
 // mcguard's entry point: read the settings, start the workers, serve until
-// SIGINT or SIGTERM, then stop them and exit 0. Start-up failures exit 2 with
-// one line on stderr.
+// SIGINT or SIGTERM, drain (in-flight requests finish within --drain-timeout)
+// and exit 0. SIGHUP re-reads the configuration and applies the limits and
+// log settings; a file that does not parse changes nothing. Start-up failures
+// exit 2 with one line on stderr; --check-config exits 0 or 2 without serving.
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
@@ -9,6 +11,8 @@
 
 #include "proxy/config.h"
 #include "proxy/connection.h"
+#include "proxy/logging.h"
+#include "proxy/rejection_log.h"
 #include "proxy/server.h"
 #include "proxy/version.h"
 
@@ -24,13 +28,15 @@ std::string mebibytes(uint64_t bytes) {
   return text;
 }
 
-void log_start(const mcguard::Settings& s) {
+void log_start(const mcguard::Settings& s, const mcguard::EngineChoice& engine) {
   // Per connection: the Connection itself and its event-loop slot; its chains
   // are links through the pool, and it holds no buffer while idle.
   const uint64_t per_connection = sizeof(mcguard::Connection) + 64;
   const uint64_t pool = uint64_t{s.buffers_per_worker()} * s.buffer_size * s.threads;
   const uint64_t connections = per_connection * s.max_connections;
   const uint64_t store = s.upstreams.empty() ? s.memory_limit : s.reply_pool_size;
+  const uint64_t receive_ring =
+      engine.uring ? uint64_t{s.uring_recv_buffers} * s.uring_recv_buffer_size * s.threads : 0;
   std::string tier = "embedded";
   if (!s.upstreams.empty()) {
     tier = "upstream (";
@@ -41,15 +47,39 @@ void log_start(const mcguard::Settings& s) {
     }
     tier += ")";
   }
-  spdlog::info("mcguard {} listening on {}:{}; io engine epoll; tier {}; {} workers",
-               MCGUARD_VERSION, s.listen_host, s.listen_port, tier, s.threads);
+  spdlog::info("mcguard {} listening on {}:{}; io engine {}; tier {}; {} workers", MCGUARD_VERSION,
+               s.listen_host, s.listen_port, engine.description, tier, s.threads);
   spdlog::info(
       "memory budget {}: pool {} ({} workers x {} buffers x {} B) + {} {} + connections {} "
-      "({} x {} B); max value {} B",
-      mebibytes(pool + store + connections), mebibytes(pool), s.threads, s.buffers_per_worker(),
-      s.buffer_size, s.upstreams.empty() ? "store" : "reply pool", mebibytes(store),
-      mebibytes(connections), s.max_connections, per_connection, s.max_value_size);
+      "({} x {} B) + io_uring receive buffers {}; max value {} B",
+      mebibytes(pool + store + connections + receive_ring), mebibytes(pool), s.threads,
+      s.buffers_per_worker(), s.buffer_size, s.upstreams.empty() ? "store" : "reply pool",
+      mebibytes(store), mebibytes(connections), s.max_connections, per_connection,
+      mebibytes(receive_ring), s.max_value_size);
   if (!s.config_path.empty()) spdlog::info("configuration read from {}", s.config_path);
+}
+
+std::string describe_limits(const mcguard::Settings& s) {
+  std::string text = std::string("limit mode ") +
+                     (s.limit_mode == mcguard::LimitMode::kObserve ? "observe" : "enforce") +
+                     ", max value " + std::to_string(s.value_limit) + " B";
+  for (const auto& limit : s.prefix_limits) {
+    text += ", '" + limit.prefix + "' " + std::to_string(limit.limit) + " B";
+  }
+  return text + ", ceiling " + std::to_string(s.max_value_size) + " B";
+}
+
+// SIGHUP: the same command line with the file read again (the command line
+// still wins). Only limits and log settings change while running.
+void reload(mcguard::Server& server, int argc, char** argv) {
+  const auto parsed = mcguard::parse_settings(argc, argv, MCGUARD_DEFAULT_CONFIG);
+  std::string error;
+  if (!server.reload(parsed, &error)) {
+    spdlog::error("SIGHUP: configuration rejected, settings unchanged: {}", error);
+    return;
+  }
+  spdlog::info("SIGHUP: reloaded {}; {}; log level {}", parsed.settings.config_path,
+               describe_limits(parsed.settings), parsed.settings.log_level);
 }
 
 }  // namespace
@@ -65,8 +95,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   const mcguard::Settings& settings = parsed.settings;
-  spdlog::set_level(spdlog::level::from_str(settings.log_level));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  if (settings.check_config) {
+    std::printf("configuration OK%s%s: %s\n", settings.config_path.empty() ? "" : " in ",
+                settings.config_path.c_str(), describe_limits(settings).c_str());
+    return 0;
+  }
+  mcguard::configure_logging(settings.log_level, settings.log_format);
 
   // Signals are taken synchronously by the main thread; workers never see them.
   sigset_t signals;
@@ -84,19 +118,33 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "mcguard: %s\n", error.what());
     return 2;
   }
-  log_start(settings);
+  log_start(settings, server->io_engine());
   server->start();
+  if (server->admin_port() != 0) {
+    spdlog::info("admin listener on {}:{} (/metrics, /healthz, /readyz)", settings.admin_host,
+                 server->admin_port());
+  }
   for (;;) {
-    int received = 0;
-    if (sigwait(&signals, &received) != 0) continue;
+    // Wakes once a second to summarise rejection log lines that were suppressed.
+    const timespec second{1, 0};
+    const int received = sigtimedwait(&signals, nullptr, &second);
+    mcguard::RejectionLog::flush_summaries();
+    if (received < 0) continue;
     if (received == SIGHUP) {
-      spdlog::info("SIGHUP: reloading is not supported yet; settings unchanged");
+      reload(*server, argc, argv);
       continue;
     }
-    spdlog::info("signal {}: stopping", received);
+    spdlog::info("signal {}: draining (up to {} ms)", received, settings.drain_timeout_ms);
     break;
+  }
+  const uint32_t left = server->drain(settings.drain_timeout_ms);
+  if (left > 0) {
+    spdlog::warn("drain timeout: closing {} connections with requests in progress", left);
+  } else {
+    spdlog::info("drained: every connection finished");
   }
   server->stop();
   server->join();
+  mcguard::RejectionLog::flush_summaries();
   return 0;
 }
