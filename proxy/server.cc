@@ -131,8 +131,8 @@ Server::~Server() {
 
 void Server::start() {
   for (auto& worker : workers_) worker->start();
-  if (admin_) admin_->start();
   serving_ = true;
+  if (admin_) admin_->start();
 }
 
 void Server::stop() {
@@ -407,7 +407,7 @@ std::string Server::render_settings() const {
   }
   append_stat(out, "mcguard_buffer_size", uint64_t{s.buffer_size});
   append_stat(out, "mcguard_pool_size", s.pool_size);
-  append_stat(out, "mcguard_chain_buffers", uint64_t{s.chain_buffer_limit()});
+  append_stat(out, "mcguard_chain_buffers_per_worker", uint64_t{s.chain_buffer_limit()});
   append_stat(out, "mcguard_max_reply_backlog", s.max_reply_backlog);
   append_stat(out, "mcguard_pool_wait_timeout", duration(s.pool_wait_timeout_ms));
   append_stat(out, "mcguard_slow_client_timeout", duration(s.slow_client_timeout_ms));
