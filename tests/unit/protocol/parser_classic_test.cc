@@ -153,7 +153,8 @@ TEST(ParseRetrieval, KeysPastTheTokenLimitAreCountedAndChecked) {
     line += "  " + key;
     expected_keys += (i ? "  " : "") + key;
   }
-  Request r = request_of(line + " \r\n");
+  const std::string input = line + " \r\n";  // the Request borrows it
+  Request r = request_of(input);
   EXPECT_EQ(r.key_count, 100u);
   EXPECT_EQ(r.key, "key0");
   EXPECT_EQ(r.keys, expected_keys);

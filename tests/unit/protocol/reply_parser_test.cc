@@ -638,10 +638,12 @@ TEST(ReplyFields, MetaLines) {
       {"EX", ReplyKind::kMetaExists},
   };
   for (const auto& [code, kind] : codes) {
-    r = must_parse(std::string(code) + "\r\n");
+    const std::string bare = std::string(code) + "\r\n";  // the Reply borrows it
+    r = must_parse(bare);
     EXPECT_EQ(r.kind, kind);
     EXPECT_EQ(r.meta_flags, "");
-    r = must_parse(std::string(code) + " Oq knokey\r\n");
+    const std::string flagged = std::string(code) + " Oq knokey\r\n";
+    r = must_parse(flagged);
     EXPECT_EQ(r.kind, kind);
     EXPECT_EQ(r.meta_flags, "Oq knokey");
   }
@@ -942,8 +944,10 @@ TEST(ReplyGrammar, MutatedAndRandomLinesAgree) {
     const std::string reply = expand(t.reply);
     for (const Step& step : walk(reply)) lines.push_back(reply.substr(step.offset, step.consumed));
   }
-  constexpr std::string_view kAlphabet(
-      " \r\n0123456789-+:=_ \001\t\177\377\000aAbkstcfvOZHDENFSXVLUMRT", 53);
+  // Sized from the literal, which holds a NUL.
+  static constexpr char kAlphabetBytes[] =
+      " \r\n0123456789-+:=_ \001\t\177\377\000aAbkstcfvOZHDENFSXVLUMRT";
+  constexpr std::string_view kAlphabet(kAlphabetBytes, sizeof kAlphabetBytes - 1);
   std::mt19937 rng(20240611);
   auto pick = [&](size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng); };
   size_t replies = 0;

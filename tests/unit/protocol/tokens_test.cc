@@ -48,10 +48,12 @@ TEST(Tokenize, ExactlyTwentyThreeTokensLeaveNoRest) {
   tokenize(line, t);
   EXPECT_EQ(t.count, 23u);
   EXPECT_EQ(t.rest, "");
-  tokenize(line + " ", t);  // a trailing space does not start a rest either
+  const std::string one_space = line + " ";  // Tokens borrow the line
+  tokenize(one_space, t);                    // a trailing space does not start a rest either
   EXPECT_EQ(t.count, 23u);
   EXPECT_EQ(t.rest, "");
-  tokenize(line + "  ", t);  // but memcached hands on a rest of spaces
+  const std::string two_spaces = line + "  ";
+  tokenize(two_spaces, t);  // but memcached hands on a rest of spaces
   EXPECT_EQ(t.rest, " ");
 }
 
