@@ -172,7 +172,17 @@ void AdminServer::on_readable(Client& client) {
   for (;;) {
     const size_t room = kMaxRequestBytes - client.received.size();
     const ssize_t n = recv(client.fd, buffer, room == 0 ? 1 : room, 0);
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+    if (n == 0) {
+      // Some probes half-close after their request: answer it if it is whole.
+      const HttpRequest request = parse_http_request(client.received);
+      if (request.status == HttpRequest::Status::kComplete) {
+        respond(client, handler_(request.method, request.path), request.method == "HEAD");
+      } else {
+        close_client(client);
+      }
+      return;
+    }
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
       close_client(client);
       return;
     }

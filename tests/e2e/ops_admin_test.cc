@@ -5,6 +5,7 @@
 // being served.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -186,6 +187,17 @@ TEST_F(OpsAdmin, EverythingElseIsNotFound) {
       "GET /metrics HTTP/1.1\r\nX-Fill: " + std::string(20000, 'x') + "\r\n\r\n";
   EXPECT_EQ(http_exchange(admin_port_, huge).status, 431);
   EXPECT_EQ(http_get(admin_port_, "/healthz").status, 200) << "still answering";
+}
+
+TEST_F(OpsAdmin, AClientThatHalfClosesAfterItsRequestIsAnswered) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  auto client = Client::connect(admin_port_);
+  ASSERT_TRUE(client.has_value());
+  ASSERT_TRUE(client->send("GET /healthz HTTP/1.0\r\n\r\n"));
+  ASSERT_EQ(::shutdown(client->fd(), SHUT_WR), 0);
+  std::string received;
+  EXPECT_TRUE(client->wait_for_close(milliseconds(5000), &received));
+  EXPECT_EQ(received.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << escape(received);
 }
 
 TEST_F(OpsAdmin, FloodOfBadHttpLeavesTheDataPathServing) {
