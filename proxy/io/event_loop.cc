@@ -6,6 +6,7 @@
 #include <netinet/tcp.h>
 #include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -173,7 +174,10 @@ void EventLoop::close_timed_out() {
 
 bool EventLoop::drainable(int fd) const {
   const Connection* c = connection(fd);
-  return c != nullptr && c->idle() && !c->waiting_for_pool();
+  if (c == nullptr || !c->idle() || c->waiting_for_pool()) return false;
+  // A request the client sent before the drain may still sit in the socket.
+  int unread = 0;
+  return ioctl(fd, FIONREAD, &unread) == 0 && unread == 0;
 }
 
 void EventLoop::close_drained() {

@@ -155,6 +155,10 @@ void UringLoop::handle(const io_uring_cqe& cqe) {
     case Op::kPollOut:
       on_poll(fd, op, generation, cqe);
       break;
+    case Op::kUserRecv:
+    case Op::kUserSend:
+      on_user_io(fd, op, cqe);
+      break;
     case Op::kWake:
       clear_wake();
       if (!stopping()) arm_wake();
@@ -295,26 +299,64 @@ void UringLoop::service(int fd) {
 }
 
 void UringLoop::send_replies(int fd, Connection& connection) {
-  if (iovecs_used_ + IOV_MAX > iovecs_.size() || messages_used_ == messages_.size()) {
+  iovec iov[IOV_MAX];
+  const size_t count = connection.write_iovecs(iov, IOV_MAX);
+  if (count == 0) return;
+  prepare_sendmsg(fd, Op::kSend, iov, count);
+  slot(fd).send_inflight = true;
+}
+
+void UringLoop::prepare_sendmsg(int fd, Op op, const iovec* iov, size_t count) {
+  // The kernel copies the msghdr and iovecs at submission: they live in this
+  // turn's arena, which is handed over early when full.
+  if (iovecs_used_ + count > iovecs_.size() || messages_used_ == messages_.size()) {
     io_uring_submit(&ring_);
     submitted();
   }
   io_uring_sqe* sqe = next_sqe();
-  iovec* iov = &iovecs_[iovecs_used_];
-  const size_t count = connection.write_iovecs(iov, IOV_MAX);
-  if (count == 0) {
-    io_uring_prep_nop(sqe);
-    io_uring_sqe_set_data64(sqe, tag(Op::kCancel, 0));
-    return;
-  }
+  iovec* arena = &iovecs_[iovecs_used_];
+  std::copy(iov, iov + count, arena);
   iovecs_used_ += count;
   msghdr& message = messages_[messages_used_++];
   message = msghdr{};
-  message.msg_iov = iov;
+  message.msg_iov = arena;
   message.msg_iovlen = count;
   io_uring_prep_sendmsg(sqe, fd, &message, MSG_NOSIGNAL);
-  io_uring_sqe_set_data64(sqe, tag(Op::kSend, fd));
-  slot(fd).send_inflight = true;
+  io_uring_sqe_set_data64(sqe, tag(op, fd));
+}
+
+void UringLoop::submit_receive(int fd, IoHandler* handler, char* data, size_t length) {
+  io_uring_sqe* sqe = next_sqe();
+  io_uring_prep_recv(sqe, fd, data, length, 0);
+  io_uring_sqe_set_data64(sqe, tag(Op::kUserRecv, fd));
+  Slot& s = slot(fd);
+  s.io_handler = handler;
+  s.user_recv_inflight = true;
+}
+
+void UringLoop::submit_send(int fd, IoHandler* handler, const iovec* iov, size_t count) {
+  prepare_sendmsg(fd, Op::kUserSend, iov, count);
+  Slot& s = slot(fd);
+  s.io_handler = handler;
+  s.user_send_inflight = true;
+}
+
+void UringLoop::cancel_io(int fd) {
+  Slot& s = slot(fd);
+  if (s.user_recv_inflight) cancel(tag(Op::kUserRecv, fd));
+  if (s.user_send_inflight) cancel(tag(Op::kUserSend, fd));
+}
+
+void UringLoop::on_user_io(int fd, Op op, const io_uring_cqe& cqe) {
+  Slot& s = slot(fd);
+  IoHandler* handler = s.io_handler;
+  (op == Op::kUserRecv ? s.user_recv_inflight : s.user_send_inflight) = false;
+  if (handler == nullptr) return;
+  if (op == Op::kUserRecv) {
+    handler->on_received(fd, cqe.res);
+  } else {
+    handler->on_sent(fd, cqe.res);
+  }
 }
 
 void UringLoop::on_send(int fd, const io_uring_cqe& cqe) {
@@ -370,11 +412,15 @@ void UringLoop::shut_down() {
   // so no operation still refers to a connection's buffers.
   close_all();
   if (accept_armed_) cancel(tag(Op::kAccept, listen_fd_));
+  for (size_t fd = 0; fd < slots_.size(); ++fd) cancel_io(static_cast<int>(fd));
   const int64_t deadline = now_ms_ + kShutdownWaitMs;
   for (;;) {
     bool busy = false;
     for (size_t fd = 0; fd < client_slots() && !busy; ++fd) {
       busy = connection(static_cast<int>(fd)) != nullptr;
+    }
+    for (size_t fd = 0; fd < slots_.size() && !busy; ++fd) {
+      busy = slots_[fd].user_recv_inflight || slots_[fd].user_send_inflight;
     }
     if (!busy || now_ms_ >= deadline) break;
     __kernel_timespec wait{0, 50 * 1000000LL};
@@ -451,8 +497,10 @@ void UringLoop::unwatch(int fd) {
     if (s.poll_in_armed) cancel(tag(Op::kPollIn, fd, s.generation));
     if (s.poll_out_armed) cancel(tag(Op::kPollOut, fd, s.generation));
   }
+  // Only the readiness half: the owner's completion I/O may still be in flight.
   ++s.generation;
-  reset_slot(fd);
+  s.handler = nullptr;
+  s.want_write = s.poll_in_armed = s.poll_out_armed = false;
 }
 
 void UringLoop::reset_slot(int fd) {

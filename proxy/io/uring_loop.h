@@ -48,9 +48,23 @@ class UringLoop final : public EventLoop {
   // Reactor
   void watch(int fd, IoHandler* handler, bool want_write) override;
   void unwatch(int fd) override;
+  bool completes_io() const override { return true; }
+  void submit_receive(int fd, IoHandler* handler, char* data, size_t length) override;
+  void submit_send(int fd, IoHandler* handler, const iovec* iov, size_t count) override;
+  void cancel_io(int fd) override;
 
  private:
-  enum class Op : uint8_t { kAccept = 1, kRecv, kSend, kPollIn, kPollOut, kWake, kCancel };
+  enum class Op : uint8_t {
+    kAccept = 1,
+    kRecv,
+    kSend,
+    kPollIn,
+    kPollOut,
+    kWake,
+    kCancel,
+    kUserRecv,  // submit_receive
+    kUserSend,  // submit_send
+  };
 
   struct Slot {
     // Client connection state.
@@ -68,6 +82,10 @@ class UringLoop final : public EventLoop {
     bool want_write = false;
     bool poll_in_armed = false;
     bool poll_out_armed = false;
+    // Completion I/O for another component (Reactor::submit_*).
+    IoHandler* io_handler = nullptr;
+    bool user_recv_inflight = false;
+    bool user_send_inflight = false;
   };
 
   static uint64_t tag(Op op, int fd, uint32_t generation = 0) {
@@ -92,6 +110,9 @@ class UringLoop final : public EventLoop {
   void arm_poll(int fd, Op op);
   void cancel(uint64_t target);
   void send_replies(int fd, Connection& connection);
+  // Prepares one sendmsg of `count` iovecs (copied into this turn's arena).
+  void prepare_sendmsg(int fd, Op op, const iovec* iov, size_t count);
+  void on_user_io(int fd, Op op, const io_uring_cqe& cqe);
   void handle(const io_uring_cqe& cqe);
   void on_accept(const io_uring_cqe& cqe);
   void on_recv(int fd, const io_uring_cqe& cqe);

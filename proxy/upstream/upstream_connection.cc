@@ -42,6 +42,12 @@ UpstreamConnection::~UpstreamConnection() {
     close(fd_);
   }
   release_receive_buffer();
+  // At shutdown: the engine has stopped, nothing more will complete.
+  for (Retired& old : retired_) {
+    close(old.fd);
+    if (old.receive_buffer != BufferPool::kNoBuffer) context_.pool.release(old.receive_buffer);
+    old.out.release();
+  }
 }
 
 bool UpstreamConnection::queue(std::string_view bytes) {
@@ -98,7 +104,11 @@ bool UpstreamConnection::connect() {
                      server_.socket_address_length);
   if (rc == 0) {
     state_ = State::kConnected;
-    context_.reactor.watch(fd_, this, false);
+    if (context_.reactor.completes_io()) {
+      start_completion_io();
+    } else {
+      context_.reactor.watch(fd_, this, false);
+    }
     return true;
   }
   if (errno != EINPROGRESS) {
@@ -122,11 +132,106 @@ void UpstreamConnection::on_writable() {
       return;
     }
     state_ = State::kConnected;
+    if (context_.reactor.completes_io()) {
+      // Connected: from here the engine moves the bytes.
+      context_.reactor.unwatch(fd_);
+      watching_write_ = false;
+      start_completion_io();
+      return;
+    }
   }
   write_queued();
 }
 
+void UpstreamConnection::start_completion_io() {
+  submit_receive();
+  if (state_ == State::kConnected) write_queued();
+}
+
+bool UpstreamConnection::make_receive_room() {
+  const uint32_t size = context_.pool.buffer_size();
+  if (receive_end_ < size) return true;
+  if (receive_start_ == 0) return false;
+  char* base = context_.pool.data(receive_buffer_);
+  std::memmove(base, base + receive_start_, receive_end_ - receive_start_);
+  receive_end_ -= receive_start_;
+  receive_start_ = 0;
+  return true;
+}
+
+void UpstreamConnection::submit_receive() {
+  if (!make_receive_room()) {
+    fail("upstream sent a malformed reply");
+    return;
+  }
+  context_.reactor.submit_receive(fd_, this, context_.pool.data(receive_buffer_) + receive_end_,
+                                  context_.pool.buffer_size() - receive_end_);
+  receive_inflight_ = true;
+}
+
+void UpstreamConnection::on_received(int fd, int result) {
+  if (fd != fd_) {
+    on_retired_io(fd, true);
+    return;
+  }
+  receive_inflight_ = false;
+  if (result <= 0) {
+    fail(result == 0 ? "upstream closed the connection" : "upstream connection lost");
+    return;
+  }
+  receive_end_ += static_cast<uint32_t>(result);
+  handle_replies();
+  if (state_ == State::kConnected && fd == fd_ && !receive_inflight_) submit_receive();
+}
+
+void UpstreamConnection::on_sent(int fd, int result) {
+  if (fd != fd_) {
+    on_retired_io(fd, false);
+    return;
+  }
+  send_inflight_ = false;
+  if (result < 0) {
+    fail("upstream connection lost");
+    return;
+  }
+  out_.consume(static_cast<size_t>(result));
+  write_queued();
+}
+
+void UpstreamConnection::retire_socket() {
+  context_.reactor.cancel_io(fd_);
+  retired_.push_back(
+      Retired{fd_, receive_buffer_, std::move(out_), receive_inflight_, send_inflight_});
+  receive_buffer_ = BufferPool::kNoBuffer;
+  receive_start_ = receive_end_ = 0;
+  receive_inflight_ = send_inflight_ = false;
+  fd_ = -1;
+}
+
+void UpstreamConnection::on_retired_io(int fd, bool receive) {
+  for (size_t i = 0; i < retired_.size(); ++i) {
+    Retired& old = retired_[i];
+    if (old.fd != fd) continue;
+    (receive ? old.receive_inflight : old.send_inflight) = false;
+    if (old.receive_inflight || old.send_inflight) return;
+    close(old.fd);
+    if (old.receive_buffer != BufferPool::kNoBuffer) context_.pool.release(old.receive_buffer);
+    old.out.release();
+    retired_.erase(retired_.begin() + static_cast<std::ptrdiff_t>(i));
+    return;
+  }
+}
+
 void UpstreamConnection::write_queued() {
+  if (context_.reactor.completes_io()) {
+    // One send in flight at a time; what is queued meanwhile goes in the next.
+    if (send_inflight_ || out_.empty() || state_ != State::kConnected) return;
+    iovec iov[IOV_MAX];
+    const size_t count = out_.iovecs(0, out_.length(), iov, IOV_MAX);
+    context_.reactor.submit_send(fd_, this, iov, count);
+    send_inflight_ = true;
+    return;
+  }
   while (!out_.empty()) {
     iovec iov[IOV_MAX];
     size_t count = out_.iovecs(0, out_.length(), iov, IOV_MAX);
@@ -154,7 +259,8 @@ void UpstreamConnection::update_watch() {
 void UpstreamConnection::on_readable() {
   if (state_ != State::kConnected) {
     if (state_ == State::kConnecting) on_writable();
-    if (state_ != State::kConnected) return;
+    // Once connected under a completion engine, receives are submitted instead.
+    if (state_ != State::kConnected || context_.reactor.completes_io()) return;
   }
   const uint32_t size = context_.pool.buffer_size();
   for (;;) {
@@ -350,8 +456,14 @@ int64_t UpstreamConnection::next_deadline_ms() const {
 void UpstreamConnection::fail(const char* reason) {
   if (fd_ >= 0) {
     context_.reactor.unwatch(fd_);
-    close(fd_);
-    fd_ = -1;
+    if (receive_inflight_ || send_inflight_) {
+      // The kernel may still write into the receive buffer or read the queued
+      // bytes: they stay out of the pool until it has let go.
+      retire_socket();
+    } else {
+      close(fd_);
+      fd_ = -1;
+    }
   }
   const bool had_requests = inflight_count_ > 0 || !out_.empty();
   state_ = State::kClosed;

@@ -63,6 +63,8 @@ class UpstreamConnection final : public IoHandler {
 
   void on_readable() override;
   void on_writable() override;
+  void on_received(int fd, int result) override;
+  void on_sent(int fd, int result) override;
 
   bool connected() const { return state_ == State::kConnected; }
   // When check_timeout next has something to do (-1: nothing pending).
@@ -87,6 +89,16 @@ class UpstreamConnection final : public IoHandler {
   void complete(PendingReply* slot);
   void update_watch();
   void release_receive_buffer();
+  // Completion engines: the connection is up; start receiving and sending.
+  void start_completion_io();
+  void submit_receive();
+  // Room to receive into: compacts the receive buffer; false when a reply
+  // line fills it whole (malformed).
+  bool make_receive_room();
+  // A failed socket whose operations are still in the engine's hands: its
+  // descriptor, receive buffer and queued bytes are kept until both report.
+  void retire_socket();
+  void on_retired_io(int fd, bool receive);
 
   UpstreamServer& server_;
   UpstreamContext& context_;
@@ -108,6 +120,18 @@ class UpstreamConnection final : public IoHandler {
   PendingReply* data_target_ = nullptr;
   uint64_t data_remaining_ = 0;
   bool in_data_ = false;
+
+  // Completion engines only.
+  bool receive_inflight_ = false;
+  bool send_inflight_ = false;
+  struct Retired {
+    int fd;
+    uint32_t receive_buffer;
+    BufferChain out;
+    bool receive_inflight;
+    bool send_inflight;
+  };
+  std::vector<Retired> retired_;
 };
 
 }  // namespace mcguard
