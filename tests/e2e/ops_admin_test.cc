@@ -17,6 +17,18 @@
 namespace mcguard::e2e {
 namespace {
 
+bool have_promtool() { return ::access("/usr/bin/promtool", X_OK) == 0; }
+
+// `promtool check metrics` (format and naming conventions) passes on `page`.
+void expect_promtool_accepts(const std::string& page) {
+  TempFile file(page);
+  ProgramRun run =
+      run_program({"/bin/sh", "-c", "/usr/bin/promtool check metrics < " + file.path()}, {}, {},
+                  milliseconds(30000));
+  EXPECT_TRUE(run.status.exited && run.status.code == 0) << "promtool check metrics failed:\n"
+                                                         << run.output;
+}
+
 class OpsAdmin : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -68,15 +80,10 @@ TEST_F(OpsAdmin, MetricsPassPromtool) {
     EXPECT_NE(body.find(expected), std::string::npos) << "missing: " << expected;
   }
 
-  if (::access("/usr/bin/promtool", X_OK) != 0) {
+  if (!have_promtool()) {
     GTEST_SKIP() << "promtool is not installed (scripts/setup installs Debian's prometheus)";
   }
-  TempFile file(body);
-  ProgramRun run =
-      run_program({"/bin/sh", "-c", "/usr/bin/promtool check metrics < " + file.path()}, {}, {},
-                  milliseconds(30000));
-  EXPECT_TRUE(run.status.exited && run.status.code == 0) << "promtool check metrics failed:\n"
-                                                         << run.output;
+  expect_promtool_accepts(body);
 }
 
 TEST_F(OpsAdmin, HealthAndReadinessWhileServing) {
@@ -165,6 +172,15 @@ TEST_F(OpsAdmin, ReadyzInUpstreamModeFollowsTheUpstream) {
   ASSERT_NO_FATAL_FAILURE(start(options));
   EXPECT_TRUE(poll_until([&] { return http_get(admin_port_, "/readyz").status == 200; },
                          milliseconds(10000)));
+  auto client = Client::connect(server_->port());
+  ASSERT_TRUE(client.has_value());
+  EXPECT_EQ(set_value(*client, "k", 100), "STORED\r\n");
+  HttpReply metrics = http_get(admin_port_, "/metrics");
+  EXPECT_NE(metrics.body.find("mcguard_upstream_reachable{upstream=\"127.0.0.1:" +
+                              std::to_string(upstream->port()) + "\"} 1\n"),
+            std::string::npos)
+      << metrics.body;
+  if (have_promtool()) expect_promtool_accepts(metrics.body);
   // The upstream goes away: unready again.
   upstream->stop();
   EXPECT_TRUE(poll_until([&] { return http_get(admin_port_, "/readyz").status == 503; },
