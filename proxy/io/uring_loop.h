@@ -10,9 +10,9 @@
 // sendmsg of all the connection's iovecs; a partial send resumes where it
 // stopped.
 //
-// Upstream sockets keep their readiness interface (Reactor::watch) through
-// single-shot polls on the same ring, re-armed after each event, so they see
-// the level-triggered behaviour they were written for.
+// Upstream sockets use the same ring: a single-shot poll (re-armed after each
+// event, so watch() keeps its level-triggered meaning) while connecting, then
+// Reactor::submit_receive / submit_send completions.
 //
 // Everything prepared in a turn goes to the kernel in the next
 // io_uring_submit_and_wait. msghdrs and iovecs live in per-turn arenas: the
