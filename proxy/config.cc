@@ -120,7 +120,8 @@ po::options_description option_set() {
       "largest limit; in observe mode at least 8m)");
   add("drain-timeout", po::value<std::string>(),
       "on SIGTERM/SIGINT, how long in-flight requests may take to finish (default 10s)");
-  add("check-config", po::bool_switch(), "validate the configuration, print it and exit");
+  add("check-config", po::bool_switch(),
+      "validate the configuration, print a summary of the limits and exit (0: valid, 2: not)");
   return options;
 }
 
