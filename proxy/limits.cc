@@ -91,7 +91,10 @@ std::shared_ptr<const LimitPolicy> LimitBox::build(LimitMode mode, uint64_t defa
 }
 
 void LimitBox::publish(std::shared_ptr<const LimitPolicy> policy) {
-  current_.store(std::move(policy));
+  {
+    std::lock_guard lock(mutex_);
+    current_ = std::move(policy);
+  }
   generation_.fetch_add(1, std::memory_order_release);
 }
 

@@ -1,14 +1,16 @@
 // Value-size limit policy: a default limit, per key-prefix limits (the longest
 // matching prefix wins) and a mode, enforce or observe. A LimitPolicy is
 // immutable; SIGHUP builds a new one and publishes it through a LimitBox.
-// Each worker reads the box through its own LimitView, which costs one relaxed
-// atomic load per storage command and takes the new snapshot only when the
-// box's generation changed, so the request path never takes a lock.
+// Each worker reads the box through its own LimitView, which costs one atomic
+// load of the box's generation per storage command and takes the new snapshot
+// (under the box's mutex) only when the generation changed, so the request path
+// takes a lock once per reload, never per request.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -74,7 +76,10 @@ class LimitBox {
                                            const std::vector<PrefixLimit>& prefix_limits,
                                            std::string* error);
   void publish(std::shared_ptr<const LimitPolicy> policy);
-  std::shared_ptr<const LimitPolicy> load() const { return current_.load(); }
+  std::shared_ptr<const LimitPolicy> load() const {
+    std::lock_guard lock(mutex_);
+    return current_;
+  }
   uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
 
   // The prefix of each slot handed out so far (slot 0: ""). Safe from any
@@ -83,7 +88,8 @@ class LimitBox {
   const std::string& slot_prefix(uint32_t slot) const { return slot_names_[slot]; }
 
  private:
-  std::atomic<std::shared_ptr<const LimitPolicy>> current_;
+  mutable std::mutex mutex_;
+  std::shared_ptr<const LimitPolicy> current_;
   std::atomic<uint64_t> generation_{0};
   std::string slot_names_[kMaxPrefixSlots + 1];
   std::atomic<uint32_t> slot_count_{1};
