@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <string>
 #include <system_error>
 
@@ -29,15 +30,18 @@ int64_t monotonic_ms() {
 
 std::string peer_name(const sockaddr_storage& address) {
   char host[INET6_ADDRSTRLEN] = "?";
+  char name[INET6_ADDRSTRLEN + 16];
   if (address.ss_family == AF_INET) {
     const auto* in = reinterpret_cast<const sockaddr_in*>(&address);
     inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
-    return std::string(host) + ":" + std::to_string(ntohs(in->sin_port));
+    snprintf(name, sizeof name, "%s:%u", host, unsigned{ntohs(in->sin_port)});
+    return name;
   }
   if (address.ss_family == AF_INET6) {
     const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&address);
     inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
-    return "[" + std::string(host) + "]:" + std::to_string(ntohs(in6->sin6_port));
+    snprintf(name, sizeof name, "[%s]:%u", host, unsigned{ntohs(in6->sin6_port)});
+    return name;
   }
   return "unix";
 }

@@ -126,6 +126,10 @@ void UringLoop::wait_for_turn() {
   if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
     spdlog::error("io_uring_submit_and_wait: {}", std::strerror(-rc));
   }
+  reap_completions();
+}
+
+void UringLoop::reap_completions() {
   unsigned head = 0;
   unsigned seen = 0;
   io_uring_cqe* cqe = nullptr;
@@ -428,14 +432,7 @@ void UringLoop::shut_down() {
     io_uring_submit_and_wait_timeout(&ring_, &first, 1, &wait, nullptr);
     submitted();
     update_clock();
-    unsigned head = 0;
-    unsigned seen = 0;
-    io_uring_cqe* cqe = nullptr;
-    io_uring_for_each_cqe(&ring_, head, cqe) {
-      handle(*cqe);
-      ++seen;
-    }
-    io_uring_cq_advance(&ring_, seen);
+    reap_completions();
   }
   running_ = false;
   close_all();  // anything left: the ring is torn down with the loop

@@ -113,6 +113,7 @@ class UringLoop final : public EventLoop {
   // Prepares one sendmsg of `count` iovecs (copied into this turn's arena).
   void prepare_sendmsg(int fd, Op op, const iovec* iov, size_t count);
   void on_user_io(int fd, Op op, const io_uring_cqe& cqe);
+  void reap_completions();
   void handle(const io_uring_cqe& cqe);
   void on_accept(const io_uring_cqe& cqe);
   void on_recv(int fd, const io_uring_cqe& cqe);

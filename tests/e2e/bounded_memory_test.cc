@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "differential.h"
+#include "upstream_fixture.h"
 
 namespace mcguard::e2e {
 namespace {
@@ -107,14 +108,8 @@ class BoundedMemory : public ::testing::Test {
   Client admin_;  // stats queries; one connection the idle values include
 };
 
-std::string set_request(const std::string& key, std::string_view value) {
-  return "set " + key + " 0 0 " + std::to_string(value.size()) + "\r\n" + std::string(value) +
-         "\r\n";
-}
-
 std::string value_reply(const std::string& key, std::string_view value) {
-  return "VALUE " + key + " 0 " + std::to_string(value.size()) + "\r\n" + std::string(value) +
-         "\r\nEND\r\n";
+  return value_block(key, value) + "END\r\n";
 }
 
 // Well-behaved clients that set and read back small values of their own keys
@@ -159,7 +154,7 @@ class SmallClients {
       const std::string value = "v" + std::to_string(i) + "-" + std::to_string(n);
       const std::string expected = "STORED\r\n" + value_reply(key, value);
       const auto started = Clock::now();
-      if (!c->send(set_request(key, value) + "get " + key + "\r\n", deadline)) {
+      if (!c->send(set_command(key, value) + "get " + key + "\r\n", deadline)) {
         return fail("client " + std::to_string(i) + ": send failed");
       }
       ReadResult r = c->read_exactly(expected.size(), deadline);
@@ -296,7 +291,7 @@ TEST_F(BoundedMemory, StalledLargeSetsAreBoundedAndReleased) {
   EXPECT_TRUE(server_->running());
   // Still serving, and none of the stalled values was stored.
   Client after = connect();
-  ASSERT_TRUE(after.send("get stalled0 stalled499\r\n" + set_request("x", "y") + "get x\r\n"));
+  ASSERT_TRUE(after.send("get stalled0 stalled499\r\n" + set_command("x", "y") + "get x\r\n"));
   const std::string expected = "END\r\nSTORED\r\n" + value_reply("x", "y");
   EXPECT_EQ(after.read_exactly(expected.size()).bytes, expected);
 }
@@ -328,7 +323,7 @@ TEST_F(BoundedMemory, PoolTooSmallForConcurrentSetsAnswersEveryOne) {
   for (int i = 0; i < kClients; ++i) {
     threads.emplace_back([&, i] {
       sent[i] =
-          clients[i].send(set_request("big" + std::to_string(i), values[i]), milliseconds(20000));
+          clients[i].send(set_command("big" + std::to_string(i), values[i]), milliseconds(20000));
       replies[i] = clients[i].read_line(milliseconds(20000));
     });
   }
@@ -430,7 +425,7 @@ TEST_F(BoundedMemory, ClientsThatNeverReadStayBounded) {
   ASSERT_NO_FATAL_FAILURE(start(options));
   const std::string value = make_value(1u << 20, 7);
   Client writer = connect();
-  ASSERT_TRUE(writer.send(set_request("big", value)));
+  ASSERT_TRUE(writer.send(set_command("big", value)));
   ASSERT_EQ(writer.read_line().bytes, "STORED\r\n");
   std::string gets;
   for (int i = 0; i < 2000; ++i) gets += "get big\r\n";
@@ -443,7 +438,7 @@ TEST_F(BoundedMemory, ClientsThatNeverReadStayBounded) {
   long rss_max = rss();
   for (int i = 0; i < 50; ++i) {
     const std::string key = "k" + std::to_string(i);
-    ASSERT_TRUE(writer.send(set_request(key, key) + "get " + key + "\r\n", milliseconds(2000)));
+    ASSERT_TRUE(writer.send(set_command(key, key) + "get " + key + "\r\n", milliseconds(2000)));
     const std::string expected = "STORED\r\n" + value_reply(key, key);
     ReadResult r = writer.read_exactly(expected.size(), milliseconds(2000));
     ASSERT_EQ(r.bytes, expected) << "request " << i;
@@ -501,7 +496,7 @@ TEST_F(BoundedMemory, MaxConnectionsOverflowIsClosedAtOnce) {
   EXPECT_EQ(rejected - rejected_before, kExtra);
   for (size_t i = 0; i < first.size(); ++i) {
     const std::string key = "m" + std::to_string(i);
-    ASSERT_TRUE(first[i].send(set_request(key, key) + "get " + key + "\r\n"));
+    ASSERT_TRUE(first[i].send(set_command(key, key) + "get " + key + "\r\n"));
     const std::string expected = "STORED\r\n" + value_reply(key, key);
     EXPECT_EQ(first[i].read_exactly(expected.size()).bytes, expected) << "connection " << i + 1;
   }
@@ -532,7 +527,7 @@ TEST_F(BoundedMemory, ConnectCloseBurstLeavesNothingBehind) {
       << "curr_connections " << conns << " (idle " << idle_conns << "), pool buffers in use "
       << in_use << " (idle " << idle_in_use << ")";
   Client c = connect();
-  ASSERT_TRUE(c.send(set_request("after", "burst") + "get after\r\n"));
+  ASSERT_TRUE(c.send(set_command("after", "burst") + "get after\r\n"));
   const std::string expected = "STORED\r\n" + value_reply("after", "burst");
   EXPECT_EQ(c.read_exactly(expected.size()).bytes, expected);
 }
@@ -553,7 +548,7 @@ TEST_F(BoundedMemory, IdleTimeoutClosesIdleButNotBusyConnections) {
     for (int i = 0; i < 20; ++i) {
       const std::string key = "b" + std::to_string(i);
       const std::string expected = "STORED\r\n" + value_reply(key, key);
-      if (!busy.send(set_request(key, key) + "get " + key + "\r\n", milliseconds(1000))) {
+      if (!busy.send(set_command(key, key) + "get " + key + "\r\n", milliseconds(1000))) {
         busy_error = "send failed at request " + std::to_string(i);
         return;
       }

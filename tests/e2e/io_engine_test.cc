@@ -15,6 +15,7 @@
 
 #include "differential.h"
 #include "ops_support.h"
+#include "upstream_fixture.h"
 
 namespace mcguard::e2e {
 namespace {
@@ -51,16 +52,6 @@ bool kernel_allows_io_uring() {
   return true;
 }
 
-std::string set_request(const std::string& key, std::string_view value) {
-  return "set " + key + " 0 0 " + std::to_string(value.size()) + "\r\n" + std::string(value) +
-         "\r\n";
-}
-
-std::string value_reply(const std::string& key, std::string_view value) {
-  return "VALUE " + key + " 0 " + std::to_string(value.size()) + "\r\n" + std::string(value) +
-         "\r\n";
-}
-
 class IoEngine : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -83,8 +74,8 @@ class IoEngine : public ::testing::Test {
   void expect_round_trip(const std::string& key) {
     Client c = connect();
     const std::string value = make_value(3000, 7);
-    ASSERT_TRUE(c.send(set_request(key, value) + "get " + key + "\r\n"));
-    const std::string expected = "STORED\r\n" + value_reply(key, value) + "END\r\n";
+    ASSERT_TRUE(c.send(set_command(key, value) + "get " + key + "\r\n"));
+    const std::string expected = "STORED\r\n" + value_block(key, value) + "END\r\n";
     EXPECT_EQ(c.read_exactly(expected.size()).bytes, expected);
   }
 
@@ -147,7 +138,7 @@ TEST_F(IoEngine, UringServesFarMoreConnectionsThanReceiveBuffers) {
     for (int v = 0; v < kValues; ++v) {
       const std::string key = "c" + std::to_string(i) + "v" + std::to_string(v);
       const std::string value = make_value(3000, static_cast<uint32_t>(i * kValues + v));
-      requests[i] += set_request(key, value);
+      requests[i] += set_command(key, value);
       expected[i] += "STORED\r\n";
       gets += "get " + key + "\r\n";
     }
@@ -155,7 +146,7 @@ TEST_F(IoEngine, UringServesFarMoreConnectionsThanReceiveBuffers) {
     for (int v = 0; v < kValues; ++v) {
       const std::string key = "c" + std::to_string(i) + "v" + std::to_string(v);
       expected[i] +=
-          value_reply(key, make_value(3000, static_cast<uint32_t>(i * kValues + v))) + "END\r\n";
+          value_block(key, make_value(3000, static_cast<uint32_t>(i * kValues + v))) + "END\r\n";
     }
   }
   // Everyone sends before anyone reads, from two threads.
@@ -193,7 +184,7 @@ TEST_F(IoEngine, ClientsVanishingMidValueMidReplyOrMidSendLeaveNoBuffers) {
   Client setter = connect();
   std::string sets;
   for (int k = 0; k < 4; ++k)
-    sets += set_request("big" + std::to_string(k), make_value(2 << 20, k));
+    sets += set_command("big" + std::to_string(k), make_value(2 << 20, k));
   ASSERT_TRUE(setter.send(sets, milliseconds(20000)));
   EXPECT_EQ(setter.read_exactly(4 * 8, milliseconds(20000)).bytes,
             "STORED\r\nSTORED\r\nSTORED\r\nSTORED\r\n");
@@ -236,7 +227,7 @@ TEST_F(IoEngine, ClientsVanishingMidValueMidReplyOrMidSendLeaveNoBuffers) {
   // Nothing stored was harmed, and no half value was stored.
   Client after = connect();
   ASSERT_TRUE(after.send("get half0\r\nget big3\r\n"));
-  const std::string expected = "END\r\n" + value_reply("big3", make_value(2 << 20, 3)) + "END\r\n";
+  const std::string expected = "END\r\n" + value_block("big3", make_value(2 << 20, 3)) + "END\r\n";
   EXPECT_TRUE(after.read_exactly(expected.size(), milliseconds(10000)).bytes == expected);
 }
 
