@@ -89,6 +89,10 @@ class Connection {
   // when close_after_flush; at once otherwise).
   bool should_close() const { return close_now_ || (close_after_flush_ && replies_.empty()); }
   bool idle() const;
+  // True while a value larger than the receive buffer streams into its chain:
+  // read_targets then names the chain's reserved space, so an engine can
+  // receive straight into it.
+  bool receiving_value() const { return state_ == InputState::kValue; }
   // True (and counted) when the connection must be closed for a timeout at
   // `now_ms`: a value not delivered within the slow-client timeout, or no
   // traffic within the idle timeout.

@@ -159,6 +159,9 @@ void UringLoop::handle(const io_uring_cqe& cqe) {
     case Op::kPollOut:
       on_poll(fd, op, generation, cqe);
       break;
+    case Op::kValueRecv:
+      on_value_recv(fd, cqe);
+      break;
     case Op::kUserRecv:
     case Op::kUserSend:
       on_user_io(fd, op, cqe);
@@ -294,12 +297,59 @@ void UringLoop::service(int fd) {
   // Bytes the connection could not take: the pool had no buffer for them.
   if (c->waiting_for_pool() || (!stash_done && c->wants_read())) park(fd);
   const bool want_recv = c->wants_read() && stash_done && !s.peer_eof && !s.failed;
-  if (want_recv && !s.recv_armed && !s.starved) arm_recv(fd);
-  if (!want_recv && s.recv_armed && !s.recv_cancelled) {
-    // Stop receiving: bytes already on their way land in the stash.
+  // A large value goes straight into the chain reserved for it, without a
+  // copy from the buffer ring; the ring's receive ends first, so bytes keep
+  // their order.
+  const bool into_chain = want_recv && c->receiving_value();
+  if (want_recv && !into_chain && !s.recv_armed && !s.value_recv_inflight && !s.starved) {
+    arm_recv(fd);
+  }
+  if (into_chain && !s.recv_armed && !s.value_recv_inflight) arm_value_recv(fd, *c);
+  if ((!want_recv || into_chain) && s.recv_armed && !s.recv_cancelled) {
+    // Stop receiving into the ring: bytes already on their way land in the stash.
     cancel(tag(Op::kRecv, fd));
     s.recv_cancelled = true;
   }
+}
+
+void UringLoop::arm_value_recv(int fd, Connection& connection) {
+  iovec targets[64];
+  const size_t count = connection.read_targets(targets, 64);
+  if (count == 0) return;
+  if (iovecs_used_ + count > iovecs_.size() || messages_used_ == messages_.size()) {
+    io_uring_submit(&ring_);
+    submitted();
+  }
+  io_uring_sqe* sqe = next_sqe();
+  iovec* arena = &iovecs_[iovecs_used_];
+  std::copy(targets, targets + count, arena);
+  iovecs_used_ += count;
+  msghdr& message = messages_[messages_used_++];
+  message = msghdr{};
+  message.msg_iov = arena;
+  message.msg_iovlen = count;
+  io_uring_prep_recvmsg(sqe, fd, &message, 0);
+  io_uring_sqe_set_data64(sqe, tag(Op::kValueRecv, fd));
+  slot(fd).value_recv_inflight = true;
+}
+
+void UringLoop::on_value_recv(int fd, const io_uring_cqe& cqe) {
+  Slot& s = slot(fd);
+  s.value_recv_inflight = false;
+  Connection* c = connection(fd);
+  if (s.closing) {
+    finish_close_if_done(fd);
+    return;
+  }
+  if (c == nullptr) return;
+  if (cqe.res > 0) {
+    c->on_read(static_cast<size_t>(cqe.res));
+  } else if (cqe.res == 0) {
+    s.peer_eof = true;
+  } else if (cqe.res != -ECANCELED && cqe.res != -EINTR && cqe.res != -EAGAIN) {
+    s.failed = true;
+  }
+  service(fd);
 }
 
 void UringLoop::send_replies(int fd, Connection& connection) {
@@ -388,17 +438,18 @@ void UringLoop::close_connection(int fd) {
   s.closing = true;
   if (running_) {
     if (s.recv_armed && !s.recv_cancelled) cancel(tag(Op::kRecv, fd));
+    if (s.value_recv_inflight) cancel(tag(Op::kValueRecv, fd));
     if (s.send_inflight) cancel(tag(Op::kSend, fd));
   } else {
     // The ring is not running: nothing more will complete here.
-    s.recv_armed = s.send_inflight = false;
+    s.recv_armed = s.send_inflight = s.value_recv_inflight = false;
   }
   finish_close_if_done(fd);
 }
 
 void UringLoop::finish_close_if_done(int fd) {
   Slot& s = slot(fd);
-  if (s.recv_armed || s.send_inflight) return;
+  if (s.recv_armed || s.send_inflight || s.value_recv_inflight) return;
   buffers_.recycle_all(s.stash);
   close(fd);
   reset_slot(fd);
@@ -472,7 +523,7 @@ void UringLoop::stop_accepting() {
 bool UringLoop::drainable(int fd) const {
   if (!EventLoop::drainable(fd)) return false;
   const Slot& s = slots_[fd];
-  return s.stash.empty() && !s.send_inflight;
+  return s.stash.empty() && !s.send_inflight && !s.value_recv_inflight;
 }
 
 void UringLoop::watch(int fd, IoHandler* handler, bool want_write) {

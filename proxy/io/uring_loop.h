@@ -62,14 +62,16 @@ class UringLoop final : public EventLoop {
     kPollOut,
     kWake,
     kCancel,
-    kUserRecv,  // submit_receive
-    kUserSend,  // submit_send
+    kValueRecv,  // straight into a value's chain
+    kUserRecv,   // submit_receive
+    kUserSend,   // submit_send
   };
 
   struct Slot {
     // Client connection state.
     RecvBufferRing::Stash stash;
-    bool recv_armed = false;  // a receive is in flight
+    bool recv_armed = false;           // a receive into the buffer ring is in flight
+    bool value_recv_inflight = false;  // a receive into the value's chain is in flight
     bool recv_cancelled = false;
     bool send_inflight = false;
     bool starved = false;   // its receive ended for want of buffers
@@ -107,6 +109,8 @@ class UringLoop final : public EventLoop {
   void arm_accept();
   void arm_wake();
   void arm_recv(int fd);
+  void arm_value_recv(int fd, Connection& connection);
+  void on_value_recv(int fd, const io_uring_cqe& cqe);
   void arm_poll(int fd, Op op);
   void cancel(uint64_t target);
   void send_replies(int fd, Connection& connection);
