@@ -179,14 +179,20 @@ bool Connection::process_one() {
     case ParseResult::Status::kRequest:
       break;
   }
-  context_.stats.requests.add();
-  if (request_.has_value()) return begin_storage(result.consumed);
+  // A request is parsed again while it waits (for its value, buffers or the
+  // tier): it counts once, when it is taken.
+  if (request_.has_value()) {
+    const bool taken = begin_storage(result.consumed);
+    if (taken) context_.stats.requests.add();
+    return taken;
+  }
   if (is_local(request_.command)) {
     handle_local_command();
   } else {
     if (!tier_ready()) return false;  // parsed again when the tier has room
     execute({});
   }
+  context_.stats.requests.add();
   receive_start_ += static_cast<uint32_t>(result.consumed);
   return true;
 }

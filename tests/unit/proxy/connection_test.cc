@@ -78,6 +78,18 @@ TEST_F(ConnectionTest, PipelineAnsweredInOrderWhateverTheSplit) {
   EXPECT_EQ(pool_.in_use(), 0u);
 }
 
+TEST_F(ConnectionTest, RequestsCountOnceHoweverTheyArriveInPieces) {
+  // A small set waits in the receive buffer for its value and is parsed again
+  // as each byte arrives; a large one streams into a chain.
+  const std::string big(kBufferSize * 2, 'b');
+  const std::string input = "set a 0 0 100\r\n" + std::string(100, 'a') +
+                            "\r\nget a\r\nset big 0 0 " + std::to_string(big.size()) + "\r\n" +
+                            big + "\r\nversion\r\n";
+  Connection connection(context_, "test");
+  exchange(connection, input, 1);
+  EXPECT_EQ(stats_.requests.get(), 4u);
+}
+
 TEST_F(ConnectionTest, OversizedValueIsRejectedSwallowedAndOldValueRemoved) {
   Connection connection(context_, "test");
   EXPECT_EQ(exchange(connection, "set k 0 0 2\r\nok\r\n", 64), "STORED\r\n");
