@@ -78,17 +78,27 @@ void MetricsText::gauge(std::string_view name, std::string_view help, uint64_t v
 
 void MetricsText::histogram(std::string_view name, const uint64_t* bounds,
                             const uint64_t* cumulative, size_t bound_count, uint64_t count,
-                            uint64_t sum, Labels labels) {
+                            uint64_t sum, Labels labels, double unit) {
   const std::string bucket = std::string(name) + "_bucket";
+  char text[64];
   for (size_t i = 0; i < bound_count; ++i) {
-    const std::string le = std::to_string(bounds[i]);
-    name_and_labels(bucket, labels, {"le", le});
+    if (unit == 1.0) {
+      snprintf(text, sizeof text, "%llu", static_cast<unsigned long long>(bounds[i]));
+    } else {
+      snprintf(text, sizeof text, "%g", static_cast<double>(bounds[i]) * unit);
+    }
+    name_and_labels(bucket, labels, {"le", text});
     out_ += ' ' + std::to_string(cumulative[i]) + '\n';
   }
   name_and_labels(bucket, labels, {"le", "+Inf"});
   out_ += ' ' + std::to_string(count) + '\n';
   name_and_labels(std::string(name) + "_sum", labels);
-  out_ += ' ' + std::to_string(sum) + '\n';
+  if (unit == 1.0) {
+    out_ += ' ' + std::to_string(sum) + '\n';
+  } else {
+    snprintf(text, sizeof text, " %.6f\n", static_cast<double>(sum) * unit);
+    out_ += text;
+  }
   name_and_labels(std::string(name) + "_count", labels);
   out_ += ' ' + std::to_string(count) + '\n';
 }

@@ -24,9 +24,11 @@ class MetricsText {
   void counter(std::string_view name, std::string_view help, uint64_t value);
   void gauge(std::string_view name, std::string_view help, uint64_t value);
   // Histogram samples for one label set: `cumulative[i]` observations at or
-  // below `bounds[i]`, then +Inf (= count), _sum and _count.
+  // below `bounds[i]`, then +Inf (= count), _sum and _count. Bounds and sum are
+  // multiplied by `unit` when printed (e.g. 1e-6 for microseconds counted, seconds shown).
   void histogram(std::string_view name, const uint64_t* bounds, const uint64_t* cumulative,
-                 size_t bound_count, uint64_t count, uint64_t sum, Labels labels = {});
+                 size_t bound_count, uint64_t count, uint64_t sum, Labels labels = {},
+                 double unit = 1.0);
 
   const std::string& text() const { return out_; }
   std::string take() { return std::move(out_); }

@@ -186,6 +186,16 @@ std::string Server::render_metrics() const {
       m.sample("mcguard_upstream_reachable", uint64_t{u.probe_reachable ? 1u : 0u},
                {{"upstream", u.name}});
     }
+    m.family("mcguard_upstream_reply_duration_seconds", "histogram",
+             "Time from queueing a request for an upstream to its whole reply.");
+    for (const auto& u : upstreams) {
+      constexpr size_t kBounds = LatencyHistogram::kBoundsUs.size();
+      uint64_t cumulative[kBounds];
+      uint64_t running = 0;
+      for (size_t b = 0; b < kBounds; ++b) cumulative[b] = running += u.latency[b];
+      m.histogram("mcguard_upstream_reply_duration_seconds", LatencyHistogram::kBoundsUs.data(),
+                  cumulative, kBounds, u.replies(), u.latency_sum_us, {{"upstream", u.name}}, 1e-6);
+    }
   }
   return m.take();
 }

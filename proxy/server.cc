@@ -254,6 +254,10 @@ std::vector<UpstreamTotals> Server::upstream_totals() const {
       const UpstreamServer& server = worker->upstream()->servers()[i];
       u.requests += server.requests.get();
       u.failures += server.failures.get();
+      for (size_t b = 0; b < LatencyHistogram::kBuckets; ++b) {
+        u.latency[b] += server.reply_latency.count(b);
+      }
+      u.latency_sum_us += server.reply_latency.sum_us();
       u.down_workers += server.down ? 1 : 0;
     }
     u.probe_reachable = probe_ ? probe_->reachable(i) : u.down_workers < workers_.size();
@@ -372,6 +376,10 @@ void Server::render_stats(std::string_view args, ReplyQueue& reply) const {
     append_stat(out, prefix + "requests", upstreams[i].requests);
     append_stat(out, prefix + "failures", upstreams[i].failures);
     append_stat(out, prefix + "down_workers", upstreams[i].down_workers);
+    const uint64_t replies = upstreams[i].replies();
+    append_stat(out, prefix + "replies", replies);
+    append_stat(out, prefix + "reply_us_avg",
+                replies == 0 ? uint64_t{0} : upstreams[i].latency_sum_us / replies);
   }
   out += "END\r\n";
   reply.append_text(out);

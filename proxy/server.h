@@ -6,6 +6,7 @@
 // SIGTERM and SIGHUP paths; they run on the main thread.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <ctime>
 #include <memory>
@@ -38,6 +39,14 @@ struct ProxyTotals {
 struct UpstreamTotals {
   std::string name;
   uint64_t requests = 0, failures = 0, down_workers = 0;
+  // Reply latency: per bucket (LatencyHistogram::kBoundsUs, then above), and the sum.
+  std::array<uint64_t, LatencyHistogram::kBuckets> latency{};
+  uint64_t latency_sum_us = 0;
+  uint64_t replies() const {
+    uint64_t n = 0;
+    for (uint64_t c : latency) n += c;
+    return n;
+  }
   bool probe_reachable = false;
 };
 

@@ -76,7 +76,7 @@ void UpstreamConnection::expect(Expectation expectation, Command command, Pendin
   }
   const int64_t deadline = context_.reactor.now_ms() + context_.settings.timeout_ms;
   inflight_[(inflight_head_ + inflight_count_) % inflight_.size()] =
-      Inflight{expectation, command, slot, deadline};
+      Inflight{expectation, command, slot, deadline, monotonic_us()};
   ++inflight_count_;
   server_.requests.add();
 }
@@ -435,6 +435,8 @@ void UpstreamConnection::complete(PendingReply* slot) {
 }
 
 void UpstreamConnection::pop_front() {
+  const int64_t elapsed = monotonic_us() - inflight_[inflight_head_].queued_us;
+  server_.reply_latency.record(static_cast<uint64_t>(elapsed > 0 ? elapsed : 0));
   inflight_head_ = (inflight_head_ + 1) % inflight_.size();
   --inflight_count_;
 }

@@ -77,6 +77,7 @@ class UpstreamConnection final : public IoHandler {
     Command command;
     PendingReply* slot;  // kRetrieval: the next key of the batch
     int64_t deadline_ms;
+    int64_t queued_us;  // for the reply latency
   };
 
   bool connect();

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "proxy/latency_histogram.h"
 #include "proxy/stats.h"
 #include "proxy/tier/ketama.h"
 
@@ -50,6 +51,8 @@ struct UpstreamServer {
 
   Counter requests;
   Counter failures;
+  // From a request's queueing to its whole reply, for requests answered.
+  LatencyHistogram reply_latency;
 
   // Down and not yet due for a retry.
   bool unavailable(int64_t now_ms) const { return down && now_ms < retry_at_ms; }

@@ -187,6 +187,39 @@ TEST_F(OpsAdmin, ReadyzInUpstreamModeFollowsTheUpstream) {
                          milliseconds(10000)));
 }
 
+TEST_F(OpsAdmin, UpstreamReplyLatencyInStatsAndMetrics) {
+  std::string error;
+  auto upstream = start_memcached(&error);
+  ASSERT_NE(upstream, nullptr) << error;
+  McguardOptions options;
+  options.threads = 1;
+  options.extra_args = {"--upstream", "127.0.0.1:" + std::to_string(upstream->port())};
+  ASSERT_NO_FATAL_FAILURE(start(options));
+  auto client = Client::connect(server_->port());
+  ASSERT_TRUE(client.has_value());
+  for (int i = 0; i < 20; ++i) {
+    const std::string key = "lat" + std::to_string(i);
+    EXPECT_EQ(set_value(*client, key, 100), "STORED\r\n");
+    ASSERT_TRUE(client->send("get " + key + "\r\n"));
+    const std::string reply = "VALUE " + key + " 0 100\r\n" + std::string(100, 'v') + "\r\nEND\r\n";
+    EXPECT_EQ(client->read_exactly(reply.size()).bytes, reply);
+  }
+  // 20 sets and 20 gets were answered by the upstream.
+  EXPECT_EQ(stat_number(*client, "mcguard_upstream_0_replies"), 40);
+  EXPECT_GT(stat_number(*client, "mcguard_upstream_0_reply_us_avg"), 0);
+  HttpReply metrics = http_get(admin_port_, "/metrics");
+  ASSERT_EQ(metrics.status, 200);
+  const std::string label = "{upstream=\"127.0.0.1:" + std::to_string(upstream->port()) + "\"";
+  for (const std::string& expected :
+       {std::string("# TYPE mcguard_upstream_reply_duration_seconds histogram\n"),
+        "mcguard_upstream_reply_duration_seconds_count" + label + "} 40\n",
+        "mcguard_upstream_reply_duration_seconds_bucket" + label + ",le=\"+Inf\"} 40\n",
+        "mcguard_upstream_reply_duration_seconds_bucket" + label + ",le=\"0.001\"} "}) {
+    EXPECT_NE(metrics.body.find(expected), std::string::npos) << "missing: " << expected;
+  }
+  if (have_promtool()) expect_promtool_accepts(metrics.body);
+}
+
 TEST_F(OpsAdmin, EverythingElseIsNotFound) {
   ASSERT_NO_FATAL_FAILURE(start());
   for (const char* path : {"/", "/metrics/", "/healthz/x", "/favicon.ico", "/stats", "/READYZ"}) {
