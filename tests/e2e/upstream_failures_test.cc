@@ -141,6 +141,41 @@ TEST_F(UpstreamFailures, KilledWhileRequestsWaitThenRestarted) {
   EXPECT_TRUE(proxy_->running());
 }
 
+TEST_F(UpstreamFailures, FailoverMovesADownServersKeysToTheNextOnTheRing) {
+  ASSERT_NO_FATAL_FAILURE(start_upstreams(3));
+  // One failure marks a server down, and it is not retried within the test.
+  ASSERT_NO_FATAL_FAILURE(start_proxy(
+      {"--upstream-failover", "--upstream-failure-limit", "1", "--upstream-retry", "60s"}, [] {
+        McguardOptions o;
+        o.threads = 1;
+        return o;
+      }()));
+  const auto keys = keys_by_server("failover", 4);
+  ASSERT_EQ(keys.size(), 3u);
+  ASSERT_NO_FATAL_FAILURE(kill_upstream(1));
+  Client c = connect_proxy();
+  // The first request for upstream 1 finds it gone and marks it down; from
+  // then on its keys are stored on, and read from, the servers that follow it.
+  ASSERT_TRUE(wait_until_stored(c, keys[1][0], milliseconds(10000)))
+      << "upstream 1's keys were not failed over";
+  for (const std::string& key : keys[1]) {
+    EXPECT_EQ(ask(c, set_command(key, "moved")).bytes, "STORED\r\nMN\r\n") << key;
+    EXPECT_EQ(escape(ask(c, "get " + key + "\r\n").bytes),
+              escape(value_block(key, "moved") + "END\r\nMN\r\n"));
+    const bool on_0 = direct_get(0, key) == std::optional<std::string>("moved");
+    const bool on_2 = direct_get(2, key) == std::optional<std::string>("moved");
+    EXPECT_TRUE(on_0 != on_2) << key << " should be on exactly one remaining server";
+  }
+  // The other servers' keys did not move: each still reads its first value.
+  for (int server : {0, 2}) {
+    for (const std::string& key : keys[server]) {
+      EXPECT_EQ(escape(ask(c, "get " + key + "\r\n").bytes),
+                escape(value_block(key, key) + "END\r\nMN\r\n"));
+    }
+  }
+  EXPECT_TRUE(proxy_->running());
+}
+
 // Learns which keys live on upstream 0 and upstream 1 while both are real
 // memcached servers, then puts `fake` in place of upstream 1 (same address, so
 // the same keys map to it) and starts a fresh mcguard.
