@@ -61,7 +61,8 @@ bool Connection::wants_read() const {
 }
 
 bool Connection::idle() const {
-  return state_ == InputState::kHeader && receive_start_ == receive_end_ && replies_.empty();
+  return state_ == InputState::kHeader && receive_start_ == receive_end_ &&
+         parked_header_length_ == 0 && replies_.empty();
 }
 
 uint32_t Connection::buffers_held() const {
@@ -77,6 +78,11 @@ size_t Connection::read_targets(iovec* out, size_t max_iov) {
     receive_buffer_ = context_.pool.acquire();
     if (receive_buffer_ == BufferPool::kNoBuffer) return 0;
     receive_start_ = receive_end_ = 0;
+    if (parked_header_length_ > 0) {
+      std::memcpy(context_.pool.data(receive_buffer_), parked_header_, parked_header_length_);
+      receive_end_ = parked_header_length_;
+      parked_header_length_ = 0;
+    }
   }
   const uint32_t size = context_.pool.buffer_size();
   if (receive_end_ == size) compact_receive_buffer();
@@ -116,7 +122,33 @@ size_t Connection::feed(const char* bytes, size_t n) {
   return fed;
 }
 
-void Connection::on_read_idle() { release_receive_buffer_if_empty(); }
+void Connection::on_read_idle() {
+  release_receive_buffer_if_empty();
+  park_partial_header();
+}
+
+void Connection::mark_incomplete() {
+  input_incomplete_ = true;
+  if (incomplete_since_ms_ < 0) incomplete_since_ms_ = context_.now_ms;
+}
+
+void Connection::park_partial_header() {
+  // A few bytes of an unfinished request line must not pin a whole pool
+  // buffer while the client takes its time: they wait in the connection.
+  // Only an unfinished request: complete ones wait for a reply backlog to
+  // drain, a pool reservation or the tier, and are parsed from the buffer.
+  if (receive_buffer_ == BufferPool::kNoBuffer || state_ != InputState::kHeader ||
+      !input_incomplete_ || waiting_for_pool_ || waiting_for_tier_) {
+    return;
+  }
+  const uint32_t partial = receive_end_ - receive_start_;
+  if (partial == 0 || partial > kParkedHeaderBytes || parked_header_length_ != 0) return;
+  std::memcpy(parked_header_, context_.pool.data(receive_buffer_) + receive_start_, partial);
+  parked_header_length_ = static_cast<uint16_t>(partial);
+  context_.pool.release(receive_buffer_);
+  receive_buffer_ = BufferPool::kNoBuffer;
+  receive_start_ = receive_end_ = 0;
+}
 
 void Connection::on_peer_closed() {
   peer_closed_ = true;
@@ -135,6 +167,7 @@ void Connection::on_written(size_t n) {
 }
 
 void Connection::process() {
+  input_incomplete_ = false;  // until the parser asks for more
   while (!close_now_ && !close_after_flush_ &&
          replies_.pending_bytes() <= context_.max_reply_backlog) {
     if (state_ == InputState::kValue) {
@@ -147,6 +180,8 @@ void Connection::process() {
       state_ = InputState::kHeader;
     } else if (!process_one()) {
       break;
+    } else {
+      incomplete_since_ms_ = -1;  // a request was taken
     }
   }
   if (replies_.overflowed()) {
@@ -163,6 +198,7 @@ bool Connection::process_one() {
   ParseResult result = parse_header(input, request_);
   switch (result.status) {
     case ParseResult::Status::kNeedMore:
+      mark_incomplete();
       if (receive_start_ == 0 && receive_end_ == context_.pool.buffer_size()) {
         // A line longer than a whole receive buffer: nothing can parse it.
         context_.stats.protocol_errors.add();
@@ -261,6 +297,7 @@ bool Connection::admit_storage(size_t header_bytes, uint64_t limit) {
   const uint32_t size = context_.pool.buffer_size();
   if (total <= size) {
     // The whole request fits in the receive buffer: wait for the rest there.
+    mark_incomplete();
     if (receive_start_ + total > size) compact_receive_buffer();
     return false;
   }
@@ -364,6 +401,15 @@ bool Connection::timed_out(int64_t now_ms) {
   const bool mid_value = state_ == InputState::kValue || state_ == InputState::kSwallow;
   if (mid_value && context_.slow_client_timeout_ms > 0 &&
       now_ms - value_started_ms_ >= context_.slow_client_timeout_ms) {
+    context_.stats.slow_client_closes.add();
+    return true;
+  }
+  // A request that stays incomplete is a slow client too (slowloris).
+  const bool incomplete = state_ == InputState::kHeader && input_incomplete_ &&
+                          incomplete_since_ms_ >= 0 &&
+                          (receive_start_ < receive_end_ || parked_header_length_ > 0);
+  if (incomplete && context_.slow_client_timeout_ms > 0 &&
+      now_ms - incomplete_since_ms_ >= context_.slow_client_timeout_ms) {
     context_.stats.slow_client_closes.add();
     return true;
   }

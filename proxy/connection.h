@@ -64,7 +64,8 @@ class Connection {
   // `n` bytes were written into the last read_targets; handles every complete
   // request they finish.
   void on_read(size_t n);
-  // The loop read nothing more for now (EAGAIN): lets go of an empty buffer.
+  // The loop read nothing more for now (EAGAIN): lets go of an empty buffer,
+  // and moves a short unfinished request line out of its pool buffer.
   void on_read_idle();
   // The client closed its sending side; pending replies still go out.
   void on_peer_closed();
@@ -120,6 +121,9 @@ class Connection {
   void handle_local_command();
   void discard(size_t n);
   void release_receive_buffer_if_empty();
+  void park_partial_header();
+  // The input stopped mid-request: starts the slow-client clock (once).
+  void mark_incomplete();
   void compact_receive_buffer();
 
   ConnectionContext& context_;
@@ -143,6 +147,14 @@ class Connection {
   int64_t last_active_ms_ = 0;
   int64_t value_started_ms_ = 0;  // kValue / kSwallow: when the value's header came
   uint32_t chain_charged_ = 0;    // buffers counted against chain_buffer_limit
+  // Since when the input has held an unfinished request (-1: it does not).
+  int64_t incomplete_since_ms_ = -1;
+  bool input_incomplete_ = false;  // the last parse stopped for want of bytes
+  // An unfinished request line of at most this many bytes leaves the pool
+  // buffer and waits here while the client is quiet (see on_read_idle).
+  static constexpr uint32_t kParkedHeaderBytes = 256;
+  uint16_t parked_header_length_ = 0;
+  char parked_header_[kParkedHeaderBytes];
   int64_t wait_started_ms_ = 0;
   // begin_storage runs again while a request waits for bytes, buffers or the
   // tier: its limit is decided (and counted) once.

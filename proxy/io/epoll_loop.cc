@@ -150,7 +150,10 @@ void EpollLoop::read_from(int fd, Connection& connection) {
     ssize_t n = readv(fd, targets, static_cast<int>(count));
     if (n > 0) {
       connection.on_read(static_cast<size_t>(n));
-      if (static_cast<size_t>(n) < room) return;  // drained the socket for now
+      if (static_cast<size_t>(n) < room) {  // drained the socket for now
+        connection.on_read_idle();
+        return;
+      }
       if (connection.should_close()) return;
       continue;
     }

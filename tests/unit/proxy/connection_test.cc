@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "proxy/tier/embedded.h"
 #include "proxy/tier/embedded_adapter.h"
@@ -88,6 +90,43 @@ TEST_F(ConnectionTest, RequestsCountOnceHoweverTheyArriveInPieces) {
   Connection connection(context_, "test");
   exchange(connection, input, 1);
   EXPECT_EQ(stats_.requests.get(), 4u);
+}
+
+TEST_F(ConnectionTest, UnfinishedRequestLinesDoNotPinPoolBuffers) {
+  // More connections than the pool has buffers each send part of a line and
+  // go quiet: none keeps a buffer, and each line completes later intact.
+  std::vector<std::unique_ptr<Connection>> slow;
+  for (uint32_t i = 0; i < pool_.capacity() + 10; ++i) {
+    slow.push_back(std::make_unique<Connection>(context_, "slow"));
+    ASSERT_EQ(slow.back()->feed("get flo", 7), 7u) << "connection " << i;
+    slow.back()->on_read_idle();
+    EXPECT_EQ(slow.back()->buffers_held(), 0u);
+    EXPECT_FALSE(slow.back()->idle()) << "it holds part of a request";
+  }
+  EXPECT_EQ(pool_.in_use(), 0u);
+  Connection fine(context_, "fine");
+  EXPECT_EQ(exchange(fine, "set flower 0 0 2\r\nok\r\n", 100), "STORED\r\n");
+  std::string output;
+  ASSERT_EQ(slow[3]->feed("wer\r\n", 5), 5u);
+  drain(*slow[3], output);
+  EXPECT_EQ(output, "VALUE flower 0 2\r\nok\r\nEND\r\n");
+}
+
+TEST_F(ConnectionTest, ARequestLineThatNeverEndsTimesOutAsASlowClient) {
+  context_.slow_client_timeout_ms = 1000;
+  context_.now_ms = 5000;
+  Connection connection(context_, "slow");
+  ASSERT_EQ(connection.feed("get a", 5), 5u);
+  connection.on_read_idle();
+  EXPECT_FALSE(connection.timed_out(5999));
+  EXPECT_TRUE(connection.timed_out(6000));
+  // A client that keeps completing requests is not slow, whatever it leaves pending.
+  Connection busy(context_, "busy");
+  ASSERT_EQ(busy.feed("get a", 5), 5u);
+  context_.now_ms = 5900;
+  ASSERT_EQ(busy.feed("\r\nget b", 7), 7u);
+  EXPECT_FALSE(busy.timed_out(6500));
+  EXPECT_TRUE(busy.timed_out(6900));
 }
 
 TEST_F(ConnectionTest, OversizedValueIsRejectedSwallowedAndOldValueRemoved) {
