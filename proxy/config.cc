@@ -73,7 +73,7 @@ po::options_description option_set() {
   add("pool-wait-timeout", po::value<std::string>(),
       "how long a value waits for pool buffers before SERVER_ERROR out of memory (default 2s)");
   add("slow-client-timeout", po::value<std::string>(),
-      "close a client that has not delivered a whole value by then (default 30s)");
+      "close a client that has not delivered a whole value or request line by then (default 30s)");
   add("idle-timeout", po::value<std::string>(),
       "close connections idle this long (default 0: off)");
   add("chain-share", po::value<std::string>(),
