@@ -57,7 +57,8 @@ Connection::~Connection() {
 
 bool Connection::wants_read() const {
   return !close_now_ && !close_after_flush_ && !peer_closed_ && !waiting_for_pool_ &&
-         !waiting_for_tier_ && replies_.pending_bytes() <= context_.max_reply_backlog;
+         !waiting_for_tier_ && !waiting_for_reply_room_ &&
+         replies_.pending_bytes() <= context_.max_reply_backlog;
 }
 
 bool Connection::idle() const {
@@ -127,6 +128,25 @@ void Connection::on_read_idle() {
   park_partial_header();
 }
 
+bool Connection::reply_room() {
+  // Small replies go into the queue's last text buffer or a free pool buffer.
+  constexpr size_t kReplyRoom = 1024;
+  if (replies_.text_spare() >= kReplyRoom || context_.pool.available() > 0) {
+    waiting_for_reply_room_ = false;
+    return true;
+  }
+  if (!waiting_for_reply_room_) {
+    waiting_for_reply_room_ = true;
+    reply_wait_started_ms_ = context_.now_ms;
+  } else if (context_.now_ms - reply_wait_started_ms_ >= context_.pool_wait_timeout_ms) {
+    // The pool stayed full: give up on this client rather than on memory.
+    waiting_for_reply_room_ = false;
+    context_.stats.closed_for_pool.add();
+    close_now_ = true;
+  }
+  return false;
+}
+
 void Connection::mark_incomplete() {
   input_incomplete_ = true;
   if (incomplete_since_ms_ < 0) incomplete_since_ms_ = context_.now_ms;
@@ -138,7 +158,7 @@ void Connection::park_partial_header() {
   // Only an unfinished request: complete ones wait for a reply backlog to
   // drain, a pool reservation or the tier, and are parsed from the buffer.
   if (receive_buffer_ == BufferPool::kNoBuffer || state_ != InputState::kHeader ||
-      !input_incomplete_ || waiting_for_pool_ || waiting_for_tier_) {
+      !input_incomplete_ || waiting_for_pool()) {
     return;
   }
   const uint32_t partial = receive_end_ - receive_start_;
@@ -170,6 +190,10 @@ void Connection::process() {
   input_incomplete_ = false;  // until the parser asks for more
   while (!close_now_ && !close_after_flush_ &&
          replies_.pending_bytes() <= context_.max_reply_backlog) {
+    const bool request_ready = state_ == InputState::kValue    ? value_remaining_ == 0
+                               : state_ == InputState::kHeader ? receive_start_ < receive_end_
+                                                               : false;
+    if (request_ready && !reply_room()) break;
     if (state_ == InputState::kValue) {
       if (value_remaining_ > 0 || !finish_value_from_chain()) break;
     } else if (state_ == InputState::kSwallow) {

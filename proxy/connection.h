@@ -83,7 +83,9 @@ class Connection {
   // waits for buffers. The loop calls retry_pool_wait() as buffers come back;
   // past pool_wait_timeout_ms the request fails with SERVER_ERROR out of memory.
   // Waiting on the tier (no room to track another reply) parks it the same way.
-  bool waiting_for_pool() const { return waiting_for_pool_ || waiting_for_tier_; }
+  bool waiting_for_pool() const {
+    return waiting_for_pool_ || waiting_for_tier_ || waiting_for_reply_room_;
+  }
   void retry_pool_wait() { process(); }
   bool wants_write() const { return replies_.sendable(); }
   // True once the connection should be closed (after its replies, if any, are sent
@@ -121,6 +123,9 @@ class Connection {
   void handle_local_command();
   void discard(size_t n);
   void release_receive_buffer_if_empty();
+  // True when the next reply has somewhere to go; otherwise the connection
+  // waits (as for a chain), and past the pool wait timeout it is closed.
+  bool reply_room();
   void park_partial_header();
   // The input stopped mid-request: starts the slow-client clock (once).
   void mark_incomplete();
@@ -144,6 +149,8 @@ class Connection {
   bool peer_closed_ = false;
   bool waiting_for_pool_ = false;
   bool waiting_for_tier_ = false;
+  bool waiting_for_reply_room_ = false;  // no pool buffer for the next reply yet
+  int64_t reply_wait_started_ms_ = 0;
   int64_t last_active_ms_ = 0;
   int64_t value_started_ms_ = 0;  // kValue / kSwallow: when the value's header came
   uint32_t chain_charged_ = 0;    // buffers counted against chain_buffer_limit

@@ -129,6 +129,38 @@ TEST_F(ConnectionTest, ARequestLineThatNeverEndsTimesOutAsASlowClient) {
   EXPECT_TRUE(busy.timed_out(6900));
 }
 
+TEST_F(ConnectionTest, AReplyWithNowhereToGoWaitsForABufferInsteadOfClosing) {
+  context_.now_ms = 1000;
+  Connection connection(context_, "test");
+  ASSERT_EQ(connection.feed("get a", 5), 5u);  // holds its receive buffer
+  std::vector<uint32_t> taken;
+  for (uint32_t b = pool_.acquire(); b != BufferPool::kNoBuffer; b = pool_.acquire()) {
+    taken.push_back(b);
+  }
+  ASSERT_EQ(connection.feed("\r\n", 2), 2u);
+  EXPECT_TRUE(connection.waiting_for_pool());
+  EXPECT_FALSE(connection.wants_write());
+  EXPECT_FALSE(connection.should_close());
+  pool_.release(taken.back());
+  taken.pop_back();
+  connection.retry_pool_wait();
+  EXPECT_FALSE(connection.waiting_for_pool());
+  std::string output;
+  drain(connection, output);
+  EXPECT_EQ(output, "END\r\n");
+  // Past the pool wait timeout with the pool still full, the client is let go.
+  Connection starved(context_, "starved");
+  ASSERT_EQ(starved.feed("get b", 5), 5u);
+  taken.push_back(pool_.acquire());
+  ASSERT_EQ(starved.feed("\r\n", 2), 2u);
+  EXPECT_TRUE(starved.waiting_for_pool());
+  context_.now_ms += context_.pool_wait_timeout_ms;
+  starved.retry_pool_wait();
+  EXPECT_TRUE(starved.should_close());
+  EXPECT_EQ(stats_.closed_for_pool.get(), 1u);
+  for (uint32_t b : taken) pool_.release(b);
+}
+
 TEST_F(ConnectionTest, OversizedValueIsRejectedSwallowedAndOldValueRemoved) {
   Connection connection(context_, "test");
   EXPECT_EQ(exchange(connection, "set k 0 0 2\r\nok\r\n", 64), "STORED\r\n");
