@@ -101,7 +101,8 @@ class Connection {
   // traffic within the idle timeout.
   bool timed_out(int64_t now_ms);
   const std::string& peer() const { return peer_; }
-  // Pool buffers held right now (receive buffer, value chain, reply text).
+  // Pool buffers held right now for input: the receive buffer and the value
+  // chain (reply text buffers are the reply queue's).
   uint32_t buffers_held() const;
 
  private:
