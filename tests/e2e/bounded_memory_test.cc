@@ -95,6 +95,20 @@ class BoundedMemory : public ::testing::Test {
     return out;
   }
 
+  // curr_connections once only the stats connection is open: the harness's
+  // readiness probe may still be closing when a test starts.
+  long long settled_connections() {
+    long long conns = -1;
+    const bool settled = wait_until(
+        [&] {
+          conns = stat("curr_connections");
+          return conns == 1;
+        },
+        milliseconds(5000));
+    EXPECT_TRUE(settled) << "curr_connections " << conns << " with only the stats connection open";
+    return conns;
+  }
+
   // One stat, or -1 when mcguard does not report it.
   long long stat(const std::string& name) {
     auto all = stats();
@@ -371,7 +385,7 @@ TEST_F(BoundedMemory, TenThousandIdleConnectionsCostLittle) {
   McguardOptions options;
   options.extra_args = {"--max-connections", "12000"};
   ASSERT_NO_FATAL_FAILURE(start(options));
-  const long long idle_conns = stat("curr_connections");
+  const long long idle_conns = settled_connections();
   ASSERT_GE(idle_conns, 0);
   const long rss_before = rss();
   std::vector<Client> clients;
@@ -504,7 +518,7 @@ TEST_F(BoundedMemory, MaxConnectionsOverflowIsClosedAtOnce) {
 
 TEST_F(BoundedMemory, ConnectCloseBurstLeavesNothingBehind) {
   ASSERT_NO_FATAL_FAILURE(start(McguardOptions{}));
-  const long long idle_conns = stat("curr_connections");
+  const long long idle_conns = settled_connections();
   ASSERT_GE(idle_conns, 0);
   const long long idle_in_use = stat("mcguard_pool_buffers_in_use");
   for (int i = 0; i < 2000; ++i) {
