@@ -59,6 +59,14 @@ void check_replies(Client& client) {
       client.data_left -= take;
       continue;
     }
+    // memcached's own answer to refresh_certs, which the upstream reply
+    // grammar does not know (mcguard never forwards that command).
+    constexpr std::string_view kTlsNotEnabled = "Error TLS not enabled\r\n";
+    if (std::string_view(in).substr(at, kTlsNotEnabled.size()) == kTlsNotEnabled) {
+      at += kTlsNotEnabled.size();
+      ++client.responses;
+      continue;
+    }
     Reply reply;
     std::span<const char> rest(in.data() + at, in.size() - at);
     ReplyParseResult result = parse_reply_header(rest, reply, kMaxValueSize);
