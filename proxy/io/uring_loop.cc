@@ -316,19 +316,9 @@ void UringLoop::arm_value_recv(int fd, Connection& connection) {
   iovec targets[64];
   const size_t count = connection.read_targets(targets, 64);
   if (count == 0) return;
-  if (iovecs_used_ + count > iovecs_.size() || messages_used_ == messages_.size()) {
-    io_uring_submit(&ring_);
-    submitted();
-  }
-  io_uring_sqe* sqe = next_sqe();
-  iovec* arena = &iovecs_[iovecs_used_];
-  std::copy(targets, targets + count, arena);
-  iovecs_used_ += count;
-  msghdr& message = messages_[messages_used_++];
-  message = msghdr{};
-  message.msg_iov = arena;
-  message.msg_iovlen = count;
-  io_uring_prep_recvmsg(sqe, fd, &message, 0);
+  msghdr* message = nullptr;
+  io_uring_sqe* sqe = stage_message(targets, count, &message);
+  io_uring_prep_recvmsg(sqe, fd, message, 0);
   io_uring_sqe_set_data64(sqe, tag(Op::kValueRecv, fd));
   slot(fd).value_recv_inflight = true;
 }
@@ -361,22 +351,28 @@ void UringLoop::send_replies(int fd, Connection& connection) {
 }
 
 void UringLoop::prepare_sendmsg(int fd, Op op, const iovec* iov, size_t count) {
+  msghdr* message = nullptr;
+  io_uring_sqe* sqe = stage_message(iov, count, &message);
+  io_uring_prep_sendmsg(sqe, fd, message, MSG_NOSIGNAL);
+  io_uring_sqe_set_data64(sqe, tag(op, fd));
+}
+
+io_uring_sqe* UringLoop::stage_message(const iovec* iov, size_t count, msghdr** message) {
   // The kernel copies the msghdr and iovecs at submission: they live in this
   // turn's arena, which is handed over early when full.
   if (iovecs_used_ + count > iovecs_.size() || messages_used_ == messages_.size()) {
     io_uring_submit(&ring_);
     submitted();
   }
-  io_uring_sqe* sqe = next_sqe();
+  io_uring_sqe* sqe = next_sqe();  // may submit too, freeing the arenas
   iovec* arena = &iovecs_[iovecs_used_];
   std::copy(iov, iov + count, arena);
   iovecs_used_ += count;
-  msghdr& message = messages_[messages_used_++];
-  message = msghdr{};
-  message.msg_iov = arena;
-  message.msg_iovlen = count;
-  io_uring_prep_sendmsg(sqe, fd, &message, MSG_NOSIGNAL);
-  io_uring_sqe_set_data64(sqe, tag(op, fd));
+  *message = &messages_[messages_used_++];
+  **message = msghdr{};
+  (*message)->msg_iov = arena;
+  (*message)->msg_iovlen = count;
+  return sqe;
 }
 
 void UringLoop::submit_receive(int fd, IoHandler* handler, char* data, size_t length) {

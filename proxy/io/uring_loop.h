@@ -116,6 +116,8 @@ class UringLoop final : public EventLoop {
   void send_replies(int fd, Connection& connection);
   // Prepares one sendmsg of `count` iovecs (copied into this turn's arena).
   void prepare_sendmsg(int fd, Op op, const iovec* iov, size_t count);
+  // An SQE and a msghdr over a copy of `iov`, both valid until submission.
+  io_uring_sqe* stage_message(const iovec* iov, size_t count, msghdr** message);
   void on_user_io(int fd, Op op, const io_uring_cqe& cqe);
   void reap_completions();
   void handle(const io_uring_cqe& cqe);
