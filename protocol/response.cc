@@ -3,7 +3,7 @@
 #include <charconv>
 #include <cstring>
 
-#include "protocol/meta.h"
+#include "protocol/base64.h"
 
 namespace mcguard {
 

@@ -10,8 +10,10 @@
 #include <string_view>
 #include <vector>
 
-#include "proxy/limits.h"
-#include "proxy/tier/ketama.h"
+#include "proxy/core/limits.h"
+#include "proxy/core/units.h"
+#include "proxy/io/engine.h"
+#include "proxy/upstream/ketama.h"
 
 namespace mcguard {
 
@@ -57,7 +59,7 @@ struct Settings {
   }
   bool delete_on_reject = true;
   // I/O engine: auto tries io_uring and falls back to epoll where it is refused.
-  enum class IoEngine { kAuto, kUring, kEpoll };
+  using IoEngine = mcguard::IoEngine;
   IoEngine io_engine = IoEngine::kAuto;
   // io_uring receive buffers per worker (a power of two) and their size.
   uint32_t uring_recv_buffers = 256;
@@ -79,8 +81,6 @@ struct Settings {
   std::vector<PrefixLimit> prefix_limits;  // `limit = PREFIX: SIZE`
   int64_t drain_timeout_ms = 10000;
   bool check_config = false;
-  // Set by the Server (not configuration): the live limit policy the workers read.
-  const LimitBox* live_limits = nullptr;
 
   // Derived once validated.
   uint32_t buffers_per_worker() const {
@@ -101,12 +101,5 @@ struct SettingsResult {
 
 // `default_config` is read when --config is not given and the file exists.
 SettingsResult parse_settings(int argc, const char* const* argv, const std::string& default_config);
-
-// "64k", "8m", "1g", "123" -> bytes; plain numbers are multiplied by
-// `plain_unit` (memcached's -m counts megabytes). nullopt when malformed.
-std::optional<uint64_t> parse_byte_size(std::string_view text, uint64_t plain_unit = 1);
-
-// "2s", "500ms", "1m" (minutes), "3" (seconds) -> milliseconds; nullopt when malformed.
-std::optional<int64_t> parse_duration_ms(std::string_view text);
 
 }  // namespace mcguard

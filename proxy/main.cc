@@ -10,11 +10,11 @@
 #include <exception>
 
 #include "proxy/config.h"
-#include "proxy/connection.h"
+#include "proxy/core/connection.h"
 #include "proxy/logging.h"
-#include "proxy/rejection_log.h"
+#include "proxy/core/rejection_log.h"
 #include "proxy/server.h"
-#include "proxy/version.h"
+#include "proxy/core/version.h"
 
 #ifndef MCGUARD_DEFAULT_CONFIG
 #define MCGUARD_DEFAULT_CONFIG "/etc/mcguard/mcguard.conf"

@@ -6,9 +6,9 @@
 
 #include <cstdio>
 
-#include "proxy/metrics.h"
+#include "proxy/admin/metrics_text.h"
 #include "proxy/server.h"
-#include "proxy/version.h"
+#include "proxy/core/version.h"
 
 namespace mcguard {
 namespace {

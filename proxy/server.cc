@@ -14,7 +14,7 @@
 #include <thread>
 
 #include "proxy/logging.h"
-#include "proxy/version.h"
+#include "proxy/core/version.h"
 
 namespace mcguard {
 namespace {
@@ -89,7 +89,6 @@ Server::Server(const Settings& settings) : settings_(settings) {
                               settings_.prefix_limits, &error);
   if (policy == nullptr) throw std::system_error(EINVAL, std::generic_category(), error);
   limits_.publish(std::move(policy));
-  settings_.live_limits = &limits_;
   engine_ = choose_io_engine(settings_.io_engine);
   if (settings_.upstreams.empty()) {
     EmbeddedConfig tier_config;
@@ -117,7 +116,7 @@ Server::Server(const Settings& settings) : settings_(settings) {
   for (uint32_t i = 0; i < settings_.threads; ++i) {
     int fd = open_listener(settings_.listen_host, settings_.listen_port);
     workers_.push_back(std::make_unique<Worker>(
-        settings_, engine_, fd, tier_.get(), limits,
+        settings_, engine_, fd, tier_.get(), &limits_, limits,
         [this](std::string_view args, ReplyQueue& reply) { render_stats(args, reply); }));
   }
   json_logs_ = settings_.log_format == "json";

@@ -18,8 +18,8 @@
 #include "proxy/admin/upstream_probe.h"
 #include "proxy/config.h"
 #include "proxy/io/engine.h"
-#include "proxy/limits.h"
-#include "proxy/tier/embedded.h"
+#include "proxy/core/limits.h"
+#include "proxy/embedded/embedded_tier.h"
 #include "proxy/worker.h"
 
 namespace mcguard {

@@ -1,16 +1,16 @@
 #include "proxy/worker.h"
 
-#include "proxy/tier/embedded_adapter.h"
 
 namespace mcguard {
 
 Worker::Worker(const Settings& settings, const EngineChoice& engine, int listen_fd,
-               EmbeddedTier* embedded, LoopLimits limits,
+               EmbeddedTier* embedded, const LimitBox* live_limits, LoopLimits limits,
                std::function<void(std::string_view, ReplyQueue&)> render_stats)
     : pool_(settings.buffers_per_worker(), settings.buffer_size),
-      loop_(make_event_loop(engine, settings, listen_fd, limits)) {
+      loop_(make_event_loop(engine, listen_fd, limits,
+                            {settings.uring_recv_buffers, settings.uring_recv_buffer_size})) {
   if (settings.upstreams.empty()) {
-    tier_ = std::make_unique<EmbeddedTierAdapter>(*embedded);
+    tier_ = embedded;
   } else {
     upstream_settings_.timeout_ms = settings.upstream_timeout_ms;
     upstream_settings_.failure_limit = settings.upstream_failure_limit;
@@ -26,10 +26,9 @@ Worker::Worker(const Settings& settings, const EngineChoice& engine, int listen_
         static_cast<uint32_t>((settings.max_value_size + 512) / Settings::kReplyBufferSize + 2);
     pending_replies_ = std::make_unique<PendingReplyPool>(
         *reply_pool_, settings.upstream_max_pending, slot_buffers);
-    auto upstream = std::make_unique<UpstreamTier>(settings.upstreams, upstream_settings_, pool_,
-                                                   *loop_, *pending_replies_);
-    upstream_ = upstream.get();
-    tier_ = std::move(upstream);
+    upstream_ = std::make_unique<UpstreamTier>(settings.upstreams, upstream_settings_, pool_,
+                                               *loop_, *pending_replies_);
+    tier_ = upstream_.get();
     loop_->set_turn_hook(this);
   }
   context_ = std::make_unique<ConnectionContext>(ConnectionContext{
@@ -41,7 +40,7 @@ Worker::Worker(const Settings& settings, const EngineChoice& engine, int listen_
   // Waiters hold a receive buffer each: at most a quarter of what chains leave.
   context_->max_pool_waiters =
       std::max(1u, (settings.buffers_per_worker() - settings.chain_buffer_limit()) / 4);
-  context_->limits.attach(settings.live_limits);  // the Server's live limit policy
+  context_->limits.attach(live_limits);
   loop_->set_context(context_.get());
 }
 

@@ -9,13 +9,13 @@
 
 #include "pool/buffer_pool.h"
 #include "proxy/config.h"
-#include "proxy/connection.h"
+#include "proxy/core/connection.h"
 #include "proxy/io/engine.h"
 #include "proxy/io/event_loop.h"
-#include "proxy/pending_reply.h"
-#include "proxy/rejection_log.h"
-#include "proxy/stats.h"
-#include "proxy/tier/embedded.h"
+#include "proxy/core/pending_reply.h"
+#include "proxy/core/rejection_log.h"
+#include "proxy/core/worker_stats.h"
+#include "proxy/embedded/embedded_tier.h"
 #include "proxy/upstream/upstream_tier.h"
 
 namespace mcguard {
@@ -24,9 +24,10 @@ class Worker final : private TurnHook {
  public:
   // Takes ownership of listen_fd. Allocates the pool now, so a start-up that
   // cannot get its memory fails before serving anything. `embedded` is used
-  // when settings name no upstream.
+  // when settings name no upstream; `live_limits` is the Server's current
+  // value-limit policy, read by every connection.
   Worker(const Settings& settings, const EngineChoice& engine, int listen_fd,
-         EmbeddedTier* embedded, LoopLimits limits,
+         EmbeddedTier* embedded, const LimitBox* live_limits, LoopLimits limits,
          std::function<void(std::string_view, ReplyQueue&)> render_stats);
   ~Worker() override;
 
@@ -41,7 +42,7 @@ class Worker final : private TurnHook {
   const WorkerStats& stats() const { return stats_; }
   const BufferPool& pool() const { return pool_; }
   // Null in embedded mode.
-  const UpstreamTier* upstream() const { return upstream_; }
+  const UpstreamTier* upstream() const { return upstream_.get(); }
 
  private:
   void end_of_turn(int64_t now_ms) override;
@@ -53,8 +54,8 @@ class Worker final : private TurnHook {
   RejectionLog rejection_log_;
   std::unique_ptr<EventLoop> loop_;
   std::unique_ptr<PendingReplyPool> pending_replies_;
-  std::unique_ptr<Tier> tier_;
-  UpstreamTier* upstream_ = nullptr;
+  Tier* tier_ = nullptr;  // the shared embedded tier, or upstream_
+  std::unique_ptr<UpstreamTier> upstream_;
   UpstreamSettings upstream_settings_;
   std::unique_ptr<ConnectionContext> context_;
   std::thread thread_;

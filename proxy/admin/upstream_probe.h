@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "proxy/tier/ketama.h"
+#include "proxy/upstream/ketama.h"
 
 namespace mcguard::admin {
 

@@ -72,23 +72,22 @@ std::string io_uring_unavailable_reason() {
   return reason;
 }
 
-EngineChoice choose_io_engine(Settings::IoEngine wanted) {
-  if (wanted == Settings::IoEngine::kEpoll) return {false, "epoll (--io-engine epoll)"};
+EngineChoice choose_io_engine(IoEngine wanted) {
+  if (wanted == IoEngine::kEpoll) return {false, "epoll (--io-engine epoll)"};
   const std::string reason = io_uring_unavailable_reason();
   if (reason.empty()) {
-    return {true, wanted == Settings::IoEngine::kAuto ? "io_uring (auto)" : "io_uring"};
+    return {true, wanted == IoEngine::kAuto ? "io_uring (auto)" : "io_uring"};
   }
-  if (wanted == Settings::IoEngine::kUring) {
+  if (wanted == IoEngine::kUring) {
     throw std::runtime_error("--io-engine uring: io_uring is unavailable here: " + reason);
   }
   return {false, "epoll (auto: io_uring unavailable: " + reason + ")"};
 }
 
-std::unique_ptr<EventLoop> make_event_loop(const EngineChoice& engine, const Settings& settings,
-                                           int listen_fd, LoopLimits limits) {
+std::unique_ptr<EventLoop> make_event_loop(const EngineChoice& engine, int listen_fd,
+                                           LoopLimits limits, UringRingSize ring) {
   if (!engine.uring) return std::make_unique<EpollLoop>(listen_fd, limits);
-  return std::make_unique<UringLoop>(listen_fd, limits, settings.uring_recv_buffers,
-                                     settings.uring_recv_buffer_size);
+  return std::make_unique<UringLoop>(listen_fd, limits, ring.buffers, ring.buffer_size);
 }
 
 }  // namespace mcguard

@@ -10,10 +10,18 @@
 #include <memory>
 #include <string>
 
-#include "proxy/config.h"
 #include "proxy/io/event_loop.h"
 
 namespace mcguard {
+
+// What --io-engine asks for.
+enum class IoEngine { kAuto, kUring, kEpoll };
+
+// The io_uring engine's receive ring: buffers per worker (a power of two) and their size.
+struct UringRingSize {
+  uint32_t buffers;
+  uint32_t buffer_size;
+};
 
 struct EngineChoice {
   bool uring = false;
@@ -21,12 +29,12 @@ struct EngineChoice {
 };
 
 // Throws std::runtime_error when io_uring was asked for and is unavailable.
-EngineChoice choose_io_engine(Settings::IoEngine wanted);
+EngineChoice choose_io_engine(IoEngine wanted);
 
 // Why io_uring cannot serve here, or "" when it can.
 std::string io_uring_unavailable_reason();
 
-std::unique_ptr<EventLoop> make_event_loop(const EngineChoice& engine, const Settings& settings,
-                                           int listen_fd, LoopLimits limits);
+std::unique_ptr<EventLoop> make_event_loop(const EngineChoice& engine, int listen_fd,
+                                           LoopLimits limits, UringRingSize ring);
 
 }  // namespace mcguard

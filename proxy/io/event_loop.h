@@ -14,8 +14,8 @@
 #include <memory>
 #include <vector>
 
-#include "proxy/connection.h"
-#include "proxy/io/reactor.h"
+#include "proxy/core/connection.h"
+#include "proxy/core/reactor.h"
 
 namespace mcguard {
 

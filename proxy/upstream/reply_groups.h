@@ -7,9 +7,9 @@
 
 #include <cstdint>
 
-#include "proxy/io/reactor.h"
-#include "proxy/pending_reply.h"
-#include "proxy/reply_queue.h"
+#include "proxy/core/reactor.h"
+#include "proxy/core/pending_reply.h"
+#include "proxy/core/reply_queue.h"
 
 namespace mcguard {
 

@@ -17,7 +17,7 @@
 #include "pool/buffer_chain.h"
 #include "protocol/reply_parser.h"
 #include "protocol/request.h"
-#include "proxy/io/reactor.h"
+#include "proxy/core/reactor.h"
 #include "proxy/upstream/reply_groups.h"
 #include "proxy/upstream/upstream_server.h"
 

@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "proxy/latency_histogram.h"
-#include "proxy/stats.h"
-#include "proxy/tier/ketama.h"
+#include "proxy/core/latency_histogram.h"
+#include "proxy/core/worker_stats.h"
+#include "proxy/upstream/ketama.h"
 
 namespace mcguard {
 

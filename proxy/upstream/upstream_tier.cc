@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "protocol/base64.h"
 #include "protocol/meta.h"
 #include "protocol/parser.h"
 #include "protocol/reply_parser.h"

@@ -19,9 +19,8 @@
 #include "fuzz_split.h"
 #include "pool/buffer_pool.h"
 #include "protocol/reply_parser.h"
-#include "proxy/connection.h"
-#include "proxy/tier/embedded.h"
-#include "proxy/tier/embedded_adapter.h"
+#include "proxy/core/connection.h"
+#include "proxy/embedded/embedded_tier.h"
 
 namespace mcguard::fuzz {
 namespace {
@@ -127,7 +126,7 @@ class Harness {
           c.clock = [] { return int64_t{1700000000}; };
           return c;
         }()),
-        context_{pool_,         adapter_, stats_, nullptr, nullptr,
+        context_{pool_, tier_, stats_, nullptr, nullptr,
                  kMaxValueSize, 1u << 20, 500,    0,       nullptr} {
     context_.max_reply_backlog = config & 2 ? 4096 : 1u << 20;
     context_.chain_buffer_limit = config & 4 ? 24 : UINT32_MAX;
@@ -240,7 +239,6 @@ class Harness {
 
   BufferPool pool_;
   EmbeddedTier tier_;
-  EmbeddedTierAdapter adapter_{tier_};
   WorkerStats stats_;
   ConnectionContext context_;
   std::vector<Client> clients_;

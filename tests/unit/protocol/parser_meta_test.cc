@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "protocol/base64.h"
 #include "protocol/meta.h"
 #include "protocol/parser.h"
 #include "protocol/response.h"

@@ -10,7 +10,7 @@
 #include <memory>
 #include <sstream>
 
-#include "proxy/rejection_log.h"
+#include "proxy/core/rejection_log.h"
 
 namespace mcguard {
 namespace {

@@ -1,0 +1,503 @@
+#include "proxy/core/connection.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "protocol/base64.h"
+#include "protocol/meta.h"
+#include "protocol/parser.h"
+#include "proxy/core/rejection_log.h"
+#include "proxy/core/version.h"
+
+namespace mcguard {
+namespace {
+
+constexpr std::string_view kTooLarge = "SERVER_ERROR object too large for cache\r\n";
+constexpr std::string_view kOutOfMemory = "SERVER_ERROR out of memory storing object\r\n";
+constexpr std::string_view kBadDataChunk = "CLIENT_ERROR bad data chunk\r\n";
+
+// A value's iovecs: one per chain buffer. Config validation keeps chains
+// within this, so a whole value is always described at once.
+constexpr size_t kMaxValueIovecs = 1024;
+
+uint32_t chain_buffers_for(uint64_t bytes, uint32_t buffer_size) {
+  return static_cast<uint32_t>((bytes + buffer_size - 1) / buffer_size);
+}
+
+// memcached answers errors in a storage command's data even under noreply
+// only for meta commands; classic noreply silences them.
+bool reply_suppressed(const Request& request) {
+  return request.noreply && request.command != Command::kMetaSet;
+}
+
+bool is_local(Command command) {
+  return command == Command::kVersion || command == Command::kVerbosity ||
+         command == Command::kQuit || command == Command::kStats;
+}
+
+}  // namespace
+
+Connection::Connection(ConnectionContext& context, std::string peer, int id)
+    : context_(context),
+      peer_(std::move(peer)),
+      replies_(context.pool,
+               chain_buffers_for(context.max_reply_backlog, context.pool.buffer_size()) + 2),
+      value_(context.pool,
+             chain_buffers_for(context.max_value_size + 2, context.pool.buffer_size())),
+      last_active_ms_(context.now_ms) {
+  replies_.set_pending_pool(context.pending_replies);
+  replies_.set_owner_id(id);
+}
+
+Connection::~Connection() {
+  stop_waiting_for_pool();
+  replies_.clear();
+  release_value_chain();
+  if (receive_buffer_ != BufferPool::kNoBuffer) context_.pool.release(receive_buffer_);
+}
+
+bool Connection::wants_read() const {
+  return !close_now_ && !close_after_flush_ && !peer_closed_ && !waiting_for_pool_ &&
+         !waiting_for_tier_ && !waiting_for_reply_room_ &&
+         replies_.pending_bytes() <= context_.max_reply_backlog;
+}
+
+bool Connection::idle() const {
+  return state_ == InputState::kHeader && receive_start_ == receive_end_ &&
+         parked_header_length_ == 0 && replies_.empty();
+}
+
+uint32_t Connection::buffers_held() const {
+  return (receive_buffer_ != BufferPool::kNoBuffer ? 1 : 0) + value_.buffer_count();
+}
+
+size_t Connection::read_targets(iovec* out, size_t max_iov) {
+  if (!wants_read() || max_iov == 0) return 0;
+  if (state_ == InputState::kValue) {
+    return value_.writable_iovecs(out, max_iov, value_remaining_);
+  }
+  if (receive_buffer_ == BufferPool::kNoBuffer) {
+    receive_buffer_ = context_.pool.acquire();
+    if (receive_buffer_ == BufferPool::kNoBuffer) return 0;
+    receive_start_ = receive_end_ = 0;
+    if (parked_header_length_ > 0) {
+      std::memcpy(context_.pool.data(receive_buffer_), parked_header_, parked_header_length_);
+      receive_end_ = parked_header_length_;
+      parked_header_length_ = 0;
+    }
+  }
+  const uint32_t size = context_.pool.buffer_size();
+  if (receive_end_ == size) compact_receive_buffer();
+  if (receive_end_ == size) return 0;  // a full buffer with no complete line: process() closes
+  out[0].iov_base = context_.pool.data(receive_buffer_) + receive_end_;
+  out[0].iov_len = size - receive_end_;
+  return 1;
+}
+
+void Connection::on_read(size_t n) {
+  context_.stats.bytes_read.add(n);
+  last_active_ms_ = context_.now_ms;
+  if (state_ == InputState::kValue) {
+    value_.commit(n);
+    value_remaining_ -= n;
+  } else {
+    receive_end_ += static_cast<uint32_t>(n);
+  }
+  process();
+}
+
+size_t Connection::feed(const char* bytes, size_t n) {
+  size_t fed = 0;
+  while (fed < n) {
+    iovec targets[8];
+    size_t count = read_targets(targets, 8);
+    if (count == 0) break;
+    size_t copied = 0;
+    for (size_t i = 0; i < count && fed + copied < n; ++i) {
+      size_t take = std::min(targets[i].iov_len, n - fed - copied);
+      std::memcpy(targets[i].iov_base, bytes + fed + copied, take);
+      copied += take;
+    }
+    fed += copied;
+    on_read(copied);
+  }
+  return fed;
+}
+
+void Connection::on_read_idle() {
+  release_receive_buffer_if_empty();
+  park_partial_header();
+}
+
+bool Connection::reply_room() {
+  // Small replies go into the queue's last text buffer or a free pool buffer.
+  constexpr size_t kReplyRoom = 1024;
+  if (replies_.text_spare() >= kReplyRoom || context_.pool.available() > 0) {
+    waiting_for_reply_room_ = false;
+    return true;
+  }
+  if (!waiting_for_reply_room_) {
+    waiting_for_reply_room_ = true;
+    reply_wait_started_ms_ = context_.now_ms;
+  } else if (context_.now_ms - reply_wait_started_ms_ >= context_.pool_wait_timeout_ms) {
+    // The pool stayed full: give up on this client rather than on memory.
+    waiting_for_reply_room_ = false;
+    context_.stats.closed_for_pool.add();
+    close_now_ = true;
+  }
+  return false;
+}
+
+void Connection::mark_incomplete() {
+  input_incomplete_ = true;
+  if (incomplete_since_ms_ < 0) incomplete_since_ms_ = context_.now_ms;
+}
+
+void Connection::park_partial_header() {
+  // A few bytes of an unfinished request line must not pin a whole pool
+  // buffer while the client takes its time: they wait in the connection.
+  // Only an unfinished request: complete ones wait for a reply backlog to
+  // drain, a pool reservation or the tier, and are parsed from the buffer.
+  if (receive_buffer_ == BufferPool::kNoBuffer || state_ != InputState::kHeader ||
+      !input_incomplete_ || waiting_for_pool()) {
+    return;
+  }
+  const uint32_t partial = receive_end_ - receive_start_;
+  if (partial == 0 || partial > kParkedHeaderBytes || parked_header_length_ != 0) return;
+  std::memcpy(parked_header_, context_.pool.data(receive_buffer_) + receive_start_, partial);
+  parked_header_length_ = static_cast<uint16_t>(partial);
+  context_.pool.release(receive_buffer_);
+  receive_buffer_ = BufferPool::kNoBuffer;
+  receive_start_ = receive_end_ = 0;
+}
+
+void Connection::on_peer_closed() {
+  peer_closed_ = true;
+  close_after_flush_ = true;
+}
+
+void Connection::on_written(size_t n) {
+  context_.stats.bytes_written.add(n);
+  last_active_ms_ = context_.now_ms;
+  replies_.consume(n);
+  // Parsing pauses while the reply backlog is over its limit; resume it.
+  if (replies_.pending_bytes() <= context_.max_reply_backlog && !close_now_ &&
+      !close_after_flush_ && state_ == InputState::kHeader && receive_start_ < receive_end_) {
+    process();
+  }
+}
+
+void Connection::process() {
+  input_incomplete_ = false;  // until the parser asks for more
+  while (!close_now_ && !close_after_flush_ &&
+         replies_.pending_bytes() <= context_.max_reply_backlog) {
+    const bool request_ready = state_ == InputState::kValue    ? value_remaining_ == 0
+                               : state_ == InputState::kHeader ? receive_start_ < receive_end_
+                                                               : false;
+    if (request_ready && !reply_room()) break;
+    if (state_ == InputState::kValue) {
+      if (value_remaining_ > 0 || !finish_value_from_chain()) break;
+    } else if (state_ == InputState::kSwallow) {
+      uint64_t take = std::min<uint64_t>(receive_end_ - receive_start_, value_remaining_);
+      receive_start_ += static_cast<uint32_t>(take);
+      value_remaining_ -= take;
+      if (value_remaining_ > 0) break;
+      state_ = InputState::kHeader;
+    } else if (!process_one()) {
+      break;
+    } else {
+      incomplete_since_ms_ = -1;  // a request was taken
+    }
+  }
+  if (replies_.overflowed()) {
+    context_.stats.closed_for_pool.add();
+    close_now_ = true;
+  }
+  release_receive_buffer_if_empty();
+}
+
+bool Connection::process_one() {
+  if (receive_start_ == receive_end_) return false;
+  const char* base = context_.pool.data(receive_buffer_);
+  std::span<const char> input(base + receive_start_, receive_end_ - receive_start_);
+  ParseResult result = parse_header(input, request_);
+  switch (result.status) {
+    case ParseResult::Status::kNeedMore:
+      mark_incomplete();
+      if (receive_start_ == 0 && receive_end_ == context_.pool.buffer_size()) {
+        // A line longer than a whole receive buffer: nothing can parse it.
+        context_.stats.protocol_errors.add();
+        close_now_ = true;
+      }
+      return false;
+    case ParseResult::Status::kError:
+      context_.stats.protocol_errors.add();
+      if (!result.reply.empty()) reply_text(result.reply);
+      receive_start_ += static_cast<uint32_t>(result.consumed);
+      if (result.close) close_after_flush_ = true;
+      if (result.swallow > 0) start_swallow(result.swallow);
+      return true;
+    case ParseResult::Status::kRequest:
+      break;
+  }
+  // A request is parsed again while it waits (for its value, buffers or the
+  // tier): it counts once, when it is taken.
+  if (request_.has_value()) {
+    const bool taken = begin_storage(result.consumed);
+    if (taken) context_.stats.requests.add();
+    return taken;
+  }
+  if (is_local(request_.command)) {
+    handle_local_command();
+  } else {
+    if (!tier_ready()) return false;  // parsed again when the tier has room
+    execute({});
+  }
+  context_.stats.requests.add();
+  receive_start_ += static_cast<uint32_t>(result.consumed);
+  return true;
+}
+
+bool Connection::begin_storage(size_t header_bytes) {
+  if (!limit_decided_) {
+    decided_limit_ = value_limit_for_request();
+    limit_decided_ = true;
+  }
+  const bool done = admit_storage(header_bytes, decided_limit_);
+  if (done) limit_decided_ = false;
+  return done;
+}
+
+// The limit this request's value is held to. Observe mode lets a value over
+// its limit through (counted and logged) up to the ceiling the chains and the
+// store are sized for.
+uint64_t Connection::value_limit_for_request() {
+  const LimitPolicy* policy = context_.limits.current();
+  if (policy == nullptr) return context_.max_value_size;
+  const uint64_t length = request_.value_length;
+  const LimitPolicy::Match match = policy->match(request_.key);
+  context_.stats.value_sizes.record(match.slot, length);
+  if (length <= match.limit) return match.limit;
+  if (length > context_.max_value_size) {
+    context_.stats.rejected_over_ceiling.add();
+    return context_.max_value_size;
+  }
+  if (policy->mode() != LimitMode::kObserve) return match.limit;
+  context_.stats.observed_over_limit.add();
+  if (context_.rejection_log != nullptr) {
+    context_.rejection_log->observed(peer_, request_.key, length, match.limit);
+  }
+  return context_.max_value_size;
+}
+
+bool Connection::admit_storage(size_t header_bytes, uint64_t limit) {
+  const uint64_t length = request_.value_length;
+  if (length > limit) {
+    context_.stats.rejected_too_large.add();
+    if (context_.rejection_log != nullptr) {
+      context_.rejection_log->rejected("object too large", peer_, request_.key, length, limit);
+    }
+    if (!reply_suppressed(request_)) reply_text(kTooLarge);
+    unlink_rejected_key();
+    receive_start_ += static_cast<uint32_t>(header_bytes);
+    start_swallow(length + 2);
+    return true;
+  }
+
+  const uint64_t total = header_bytes + length + 2;
+  const uint32_t available = receive_end_ - receive_start_;
+  if (available >= total) {
+    if (!tier_ready()) return false;
+    const char* value = context_.pool.data(receive_buffer_) + receive_start_ + header_bytes;
+    if (value[length] != '\r' || value[length + 1] != '\n') {
+      context_.stats.protocol_errors.add();
+      if (!reply_suppressed(request_)) reply_text(kBadDataChunk);
+    } else {
+      iovec iov{const_cast<char*>(value), length};
+      execute({&iov, 1});
+    }
+    receive_start_ += static_cast<uint32_t>(total);
+    return true;
+  }
+  const uint32_t size = context_.pool.buffer_size();
+  if (total <= size) {
+    // The whole request fits in the receive buffer: wait for the rest there.
+    mark_incomplete();
+    if (receive_start_ + total > size) compact_receive_buffer();
+    return false;
+  }
+
+  // Too large for the receive buffer: the value goes into a chain reserved
+  // whole up front, so chains never hold the pool half-filled.
+  // The receive buffer that keeps the header while the value streams counts
+  // against the chain share too.
+  const uint32_t needed = chain_buffers_for(length + 2, size) + 1;
+  const bool within_share =
+      context_.stats.chain_buffers_in_use.get() + needed <= context_.chain_buffer_limit;
+  if (!within_share || !value_.reserve(length + 2)) {
+    // Backpressure: stop reading and wait for buffers, up to the timeout. A
+    // waiting connection keeps its receive buffer, so only so many may wait;
+    // past that the value is refused at once and the rest of the pool stays
+    // free for every other connection.
+    if (!waiting_for_pool_ && context_.stats.pool_waiters.get() < context_.max_pool_waiters) {
+      waiting_for_pool_ = true;
+      wait_started_ms_ = context_.now_ms;
+      context_.stats.pool_waits.add();
+      context_.stats.pool_waiters.add();
+    }
+    if (waiting_for_pool_ && context_.now_ms - wait_started_ms_ < context_.pool_wait_timeout_ms) {
+      return false;
+    }
+    stop_waiting_for_pool();
+    context_.stats.rejected_no_memory.add();
+    if (context_.rejection_log != nullptr) {
+      context_.rejection_log->rejected("out of memory", peer_, request_.key, length,
+                                       context_.max_value_size);
+    }
+    if (!reply_suppressed(request_)) reply_text(kOutOfMemory);
+    unlink_rejected_key();
+    receive_start_ += static_cast<uint32_t>(header_bytes);
+    start_swallow(length + 2);
+    return true;
+  }
+  stop_waiting_for_pool();
+  chain_charged_ = needed;
+  context_.stats.chain_buffers_in_use.add(needed);
+  value_started_ms_ = context_.now_ms;
+  const uint32_t present = available - static_cast<uint32_t>(header_bytes);
+  value_.append({context_.pool.data(receive_buffer_) + receive_start_ + header_bytes, present});
+  receive_end_ = receive_start_ + static_cast<uint32_t>(header_bytes);
+  header_bytes_ = static_cast<uint32_t>(header_bytes);
+  value_remaining_ = length + 2 - present;
+  state_ = InputState::kValue;
+  return true;
+}
+
+bool Connection::tier_ready() {
+  waiting_for_tier_ = !context_.tier.can_accept(request_);
+  return !waiting_for_tier_;
+}
+
+bool Connection::finish_value_from_chain() {
+  if (!tier_ready()) return false;
+  const uint64_t length = request_.value_length;
+  char terminator[2];
+  value_.copy_out(length, {terminator, 2});
+  if (terminator[0] != '\r' || terminator[1] != '\n') {
+    context_.stats.protocol_errors.add();
+    if (!reply_suppressed(request_)) reply_text(kBadDataChunk);
+  } else {
+    iovec iov[kMaxValueIovecs];
+    size_t count = value_.iovecs(0, length, iov, kMaxValueIovecs);
+    execute({iov, count}, &value_);
+  }
+  release_value_chain();
+  receive_start_ += header_bytes_;
+  header_bytes_ = 0;
+  state_ = InputState::kHeader;
+  return true;
+}
+
+void Connection::execute(std::span<const iovec> value, BufferChain* value_chain) {
+  context_.tier.execute(request_, value, replies_, value_chain);
+}
+
+void Connection::reply_text(std::string_view text) { replies_.append_text(text); }
+
+void Connection::stop_waiting_for_pool() {
+  if (!waiting_for_pool_) return;
+  waiting_for_pool_ = false;
+  context_.stats.pool_waiters.sub();
+}
+
+void Connection::release_value_chain() {
+  value_.release();
+  context_.stats.chain_buffers_in_use.sub(chain_charged_);
+  chain_charged_ = 0;
+}
+
+void Connection::start_swallow(uint64_t bytes) {
+  state_ = InputState::kSwallow;
+  value_remaining_ = bytes;
+  value_started_ms_ = context_.now_ms;
+}
+
+bool Connection::timed_out(int64_t now_ms) {
+  const bool mid_value = state_ == InputState::kValue || state_ == InputState::kSwallow;
+  if (mid_value && context_.slow_client_timeout_ms > 0 &&
+      now_ms - value_started_ms_ >= context_.slow_client_timeout_ms) {
+    context_.stats.slow_client_closes.add();
+    return true;
+  }
+  // A request that stays incomplete is a slow client too (slowloris).
+  const bool incomplete = state_ == InputState::kHeader && input_incomplete_ &&
+                          incomplete_since_ms_ >= 0 &&
+                          (receive_start_ < receive_end_ || parked_header_length_ > 0);
+  if (incomplete && context_.slow_client_timeout_ms > 0 &&
+      now_ms - incomplete_since_ms_ >= context_.slow_client_timeout_ms) {
+    context_.stats.slow_client_closes.add();
+    return true;
+  }
+  if (context_.idle_timeout_ms > 0 && idle() && !waiting_for_pool() &&
+      now_ms - last_active_ms_ >= context_.idle_timeout_ms) {
+    context_.stats.idle_closes.add();
+    return true;
+  }
+  return false;
+}
+
+void Connection::unlink_rejected_key() {
+  // As memcached does: a failed set (or ms) must not leave the old value readable.
+  if (request_.command == Command::kSet) {
+    context_.tier.remove_stale(request_.key, replies_);
+  } else if (request_.command == Command::kMetaSet) {
+    if (!request_.meta.has('b')) {
+      context_.tier.remove_stale(request_.key, replies_);
+      return;
+    }
+    char decoded[kMaxKeyLength];
+    size_t length = base64_decode(request_.key, decoded);
+    if (length > 0) context_.tier.remove_stale({decoded, length}, replies_);
+  }
+}
+
+void Connection::handle_local_command() {
+  switch (request_.command) {
+    case Command::kVersion:
+      reply_text("VERSION " MCGUARD_PROTOCOL_VERSION "\r\n");
+      break;
+    case Command::kVerbosity:
+      if (!request_.noreply) reply_text("OK\r\n");
+      break;
+    case Command::kQuit:
+      close_after_flush_ = true;
+      break;
+    case Command::kStats:
+      if (context_.render_stats) {
+        context_.render_stats(request_.args, replies_);
+      } else {
+        reply_text("END\r\n");
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+void Connection::compact_receive_buffer() {
+  if (receive_start_ == 0) return;
+  char* base = context_.pool.data(receive_buffer_);
+  std::memmove(base, base + receive_start_, receive_end_ - receive_start_);
+  receive_end_ -= receive_start_;
+  receive_start_ = 0;
+}
+
+void Connection::release_receive_buffer_if_empty() {
+  if (receive_buffer_ == BufferPool::kNoBuffer || state_ == InputState::kValue) return;
+  if (receive_start_ != receive_end_) return;
+  context_.pool.release(receive_buffer_);
+  receive_buffer_ = BufferPool::kNoBuffer;
+  receive_start_ = receive_end_ = 0;
+}
+
+}  // namespace mcguard

@@ -1,0 +1,173 @@
+// Connection: one client's protocol state machine, independent of how bytes
+// move. The event loop asks where the next bytes should land (read_targets),
+// reports how many arrived (on_read), and drains replies with write_iovecs /
+// on_written; the connection never makes a system call. It holds pool buffers
+// only while bytes are in flight: an idle connection owns none.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "pool/buffer_chain.h"
+#include "pool/buffer_pool.h"
+#include "protocol/request.h"
+#include "proxy/core/limits.h"
+#include "proxy/core/pending_reply.h"
+#include "proxy/core/reply_queue.h"
+#include "proxy/core/worker_stats.h"
+#include "proxy/core/tier.h"
+
+namespace mcguard {
+
+class RejectionLog;
+
+// What every connection of one worker shares.
+struct ConnectionContext {
+  BufferPool& pool;
+  Tier& tier;
+  WorkerStats& stats;
+  RejectionLog* rejection_log = nullptr;        // may be null (tests)
+  PendingReplyPool* pending_replies = nullptr;  // upstream tier only
+  uint64_t max_value_size = 8u << 20;
+  size_t max_reply_backlog = 4u << 20;  // stop parsing while more than this is unsent
+  int64_t pool_wait_timeout_ms = 2000;  // a chain reservation waits this long for buffers
+  int64_t now_ms = 0;                   // monotonic time, set by the loop each turn
+  // Appends the `stats` reply for `args` (owned by the server: it sees every worker).
+  std::function<void(std::string_view args, ReplyQueue& reply)> render_stats;
+  uint32_t chain_buffer_limit = UINT32_MAX;  // buffers value chains may hold (--chain-share)
+  int64_t slow_client_timeout_ms = 30000;    // 0: off
+  int64_t idle_timeout_ms = 0;               // 0: off
+  uint32_t max_pool_waiters = UINT32_MAX;    // connections that may wait for a chain at once
+  // The value-size limit policy (per prefix, enforce or observe); when not
+  // attached, max_value_size is the limit. max_value_size stays the ceiling.
+  LimitView limits{};
+};
+
+class Connection {
+ public:
+  // `id` names the connection to whoever completes its pending replies (the loop
+  // uses its socket).
+  Connection(ConnectionContext& context, std::string peer, int id = -1);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Where the next received bytes should go: up to `max_iov` iovecs. Returns 0
+  // when the connection cannot take bytes now (closing, reply backlog, or the
+  // pool has no buffer); the loop then stops reading until wants_read().
+  size_t read_targets(iovec* out, size_t max_iov);
+  // `n` bytes were written into the last read_targets; handles every complete
+  // request they finish.
+  void on_read(size_t n);
+  // The loop read nothing more for now (EAGAIN): lets go of an empty buffer,
+  // and moves a short unfinished request line out of its pool buffer.
+  void on_read_idle();
+  // The client closed its sending side; pending replies still go out.
+  void on_peer_closed();
+  // The socket failed: close without sending anything more.
+  void on_error() { close_now_ = true; }
+  // Copies bytes in (for loops that receive into their own buffers).
+  // Returns how many were taken (short when the connection cannot read now).
+  size_t feed(const char* bytes, size_t n);
+
+  size_t write_iovecs(iovec* out, size_t max_iov) const { return replies_.gather(out, max_iov); }
+  void on_written(size_t n);
+
+  bool wants_read() const;
+  // A value's chain could not be reserved: the connection stopped reading and
+  // waits for buffers. The loop calls retry_pool_wait() as buffers come back;
+  // past pool_wait_timeout_ms the request fails with SERVER_ERROR out of memory.
+  // Waiting on the tier (no room to track another reply) parks it the same way.
+  bool waiting_for_pool() const {
+    return waiting_for_pool_ || waiting_for_tier_ || waiting_for_reply_room_;
+  }
+  void retry_pool_wait() { process(); }
+  bool wants_write() const { return replies_.sendable(); }
+  // True once the connection should be closed (after its replies, if any, are sent
+  // when close_after_flush; at once otherwise).
+  bool should_close() const { return close_now_ || (close_after_flush_ && replies_.empty()); }
+  bool idle() const;
+  // True while a value larger than the receive buffer streams into its chain:
+  // read_targets then names the chain's reserved space, so an engine can
+  // receive straight into it.
+  bool receiving_value() const { return state_ == InputState::kValue; }
+  // True (and counted) when the connection must be closed for a timeout at
+  // `now_ms`: a value not delivered within the slow-client timeout, or no
+  // traffic within the idle timeout.
+  bool timed_out(int64_t now_ms);
+  const std::string& peer() const { return peer_; }
+  // Pool buffers held right now for input: the receive buffer and the value
+  // chain (reply text buffers are the reply queue's).
+  uint32_t buffers_held() const;
+
+ private:
+  enum class InputState : uint8_t { kHeader, kValue, kSwallow };
+
+  void process();
+  bool process_one();
+  bool begin_storage(size_t header_bytes);
+  uint64_t value_limit_for_request();
+  bool admit_storage(size_t header_bytes, uint64_t limit);
+  bool finish_value_from_chain();
+  bool tier_ready();
+  void execute(std::span<const iovec> value, BufferChain* value_chain = nullptr);
+  void reply_text(std::string_view text);
+  void unlink_rejected_key();
+  void release_value_chain();
+  void stop_waiting_for_pool();
+  void start_swallow(uint64_t bytes);
+  void handle_local_command();
+  void discard(size_t n);
+  void release_receive_buffer_if_empty();
+  // True when the next reply has somewhere to go; otherwise the connection
+  // waits (as for a chain), and past the pool wait timeout it is closed.
+  bool reply_room();
+  void park_partial_header();
+  // The input stopped mid-request: starts the slow-client clock (once).
+  void mark_incomplete();
+  void compact_receive_buffer();
+
+  ConnectionContext& context_;
+  std::string peer_;
+  ReplyQueue replies_;
+  BufferChain value_;  // a value too large for the receive buffer
+  Request request_;    // the request being handled; borrows the receive buffer
+
+  uint32_t receive_buffer_ = BufferPool::kNoBuffer;
+  uint32_t receive_start_ = 0;    // first unparsed byte
+  uint32_t receive_end_ = 0;      // one past the last received byte
+  uint32_t header_bytes_ = 0;     // kValue: header length at receive_start_
+  uint64_t value_remaining_ = 0;  // kValue: bytes still to arrive; kSwallow: to discard
+
+  InputState state_ = InputState::kHeader;
+  bool close_after_flush_ = false;
+  bool close_now_ = false;
+  bool peer_closed_ = false;
+  bool waiting_for_pool_ = false;
+  bool waiting_for_tier_ = false;
+  bool waiting_for_reply_room_ = false;  // no pool buffer for the next reply yet
+  int64_t reply_wait_started_ms_ = 0;
+  int64_t last_active_ms_ = 0;
+  int64_t value_started_ms_ = 0;  // kValue / kSwallow: when the value's header came
+  uint32_t chain_charged_ = 0;    // buffers counted against chain_buffer_limit
+  // Since when the input has held an unfinished request (-1: it does not).
+  int64_t incomplete_since_ms_ = -1;
+  bool input_incomplete_ = false;  // the last parse stopped for want of bytes
+  // An unfinished request line of at most this many bytes leaves the pool
+  // buffer and waits here while the client is quiet (see on_read_idle).
+  static constexpr uint32_t kParkedHeaderBytes = 256;
+  uint16_t parked_header_length_ = 0;
+  char parked_header_[kParkedHeaderBytes];
+  int64_t wait_started_ms_ = 0;
+  // begin_storage runs again while a request waits for bytes, buffers or the
+  // tier: its limit is decided (and counted) once.
+  bool limit_decided_ = false;
+  uint64_t decided_limit_ = 0;
+};
+
+}  // namespace mcguard

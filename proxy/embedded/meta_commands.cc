@@ -1,0 +1,509 @@
+// The meta commands mg ms md ma me, as memcached 1.6.18 answers them. The parser
+// has already refused bad flags (and filled the numeric ones into the Request);
+// what is left here is each command's semantics and its reply line, whose flags
+// come back in the order the client sent them.
+#include <cstring>
+
+#include "protocol/base64.h"
+#include "protocol/meta.h"
+#include "proxy/embedded/embedded_tier.h"
+
+namespace mcguard {
+namespace {
+
+// A meta key, base64-decoded under 'b'.
+struct MetaKey {
+  char decoded[kMaxItemKey + 8];
+  std::string_view key;
+  bool binary = false;
+};
+
+bool decode_key(const Request& request, MetaKey& out) {
+  if (!request.meta.has('b')) {
+    out.key = request.key;
+    return true;
+  }
+  const size_t length = base64_decode(request.key, {out.decoded, sizeof(out.decoded)});
+  if (length == 0) return false;
+  out.key = {out.decoded, length};
+  out.binary = true;
+  return true;
+}
+
+// memcached's META_KEY: " k<key>", re-encoded plus " b" for a binary key.
+void append_key(ReplyWriter& out, std::string_view key, bool binary) {
+  out.append(" k");
+  if (!binary) {
+    out.append(key);
+    return;
+  }
+  char encoded[base64_encoded_length(kMaxItemKey) + 4];
+  out.append({encoded, base64_encode(key, {encoded, sizeof(encoded)})});
+  out.append(" b");
+}
+
+void append_opaque(ReplyWriter& out, std::string_view token) {
+  out.append(" O");
+  out.append(token);
+}
+
+// The flags that miss replies echo: O and k.
+void append_miss_flags(ReplyWriter& out, const MetaFlags& flags, const MetaKey& key) {
+  for (size_t i = 0; i < flags.count; ++i) {
+    if (flags.flags[i].name == 'O') append_opaque(out, flags.flags[i].token);
+    if (flags.flags[i].name == 'k') append_key(out, key.key, key.binary);
+  }
+}
+
+// A remaining TTL as memcached prints it: -1 for none, else 32-bit arithmetic.
+void append_ttl(ReplyWriter& out, uint32_t exptime, uint32_t now) {
+  if (exptime == 0) {
+    out.append("-1");
+  } else {
+    out.append_number(static_cast<uint32_t>(exptime - now));
+  }
+}
+
+}  // namespace
+
+namespace {
+
+// TTLs an mg request asks for, as store times.
+struct MetaGetTimes {
+  uint32_t ttl;         // T
+  uint32_t vivify_ttl;  // N
+  uint32_t recache;     // R
+};
+
+// mg's reply for an item it found (or just created), under the item's lock: the
+// flags in request order, then Z / X / W, then the value. Returns whether T set
+// the TTL (memcached then counts a touch rather than a get).
+bool reply_meta_hit(Store::Locked& lock, Item* item, bool created, const MetaFlags& flags,
+                    const MetaGetTimes& times, ReplyWriter& out) {
+  const uint32_t now = lock.now();
+  bool won = false;
+  bool ttl_set = false;
+  if (flags.has('v')) {
+    out.append("VA ");
+    out.append_number(item->value_length);
+  } else {
+    out.append("HD");
+  }
+  for (size_t i = 0; i < flags.count; ++i) {
+    switch (flags.flags[i].name) {
+      case 'T':
+        ttl_set = true;
+        item->exptime = times.ttl;
+        break;
+      case 'N':
+        if (created) {
+          item->exptime = times.vivify_ttl;
+          won = true;
+        }
+        break;
+      case 'R':
+        if ((item->bits & Item::kTokenSent) == 0 && !created && item->exptime != 0 &&
+            item->exptime < times.recache) {
+          won = true;
+        }
+        break;
+      case 's':
+        out.append(" s");
+        out.append_number(item->value_length);
+        break;
+      case 't':
+        out.append(" t");
+        append_ttl(out, item->exptime, now);
+        break;
+      case 'c':
+        out.append(" c");
+        out.append_number(item_cas(item));
+        break;
+      case 'f':
+        out.append(" f");
+        out.append_number(item->client_flags);
+        break;
+      case 'l':
+        out.append(" l");
+        out.append_number(static_cast<uint32_t>(now - item->time));
+        break;
+      case 'h':
+        out.append((item->bits & Item::kFetched) != 0 ? " h1" : " h0");
+        break;
+      case 'O':
+        append_opaque(out, flags.flags[i].token);
+        break;
+      case 'k':
+        append_key(out, item_key_of(item), (item->shape & Item::kKeyBinary) != 0);
+        break;
+      default:
+        break;
+    }
+  }
+  // Z: a token went out already; X: stale, and the first to see it wins (W).
+  if ((item->bits & Item::kTokenSent) != 0) out.append(" Z");
+  if ((item->bits & Item::kStale) != 0) {
+    out.append(" X");
+    if ((item->bits & Item::kTokenSent) == 0) won = true;
+  }
+  if (won) {
+    out.append(" W");
+    item->bits |= Item::kTokenSent;
+  }
+  out.append("\r\n");
+  if (flags.has('v')) {
+    out.append_value(item);
+    out.append("\r\n");
+  }
+  // h and l above read the state from before this read.
+  if (!flags.has('u')) lock.fetched(item);
+  return ttl_set;
+}
+
+}  // namespace
+
+void EmbeddedTier::meta_get(const Request& request, uint32_t now, ReplyWriter& out) {
+  const MetaFlags& flags = request.meta;
+  MetaKey key;
+  if (!decode_key(request, key)) {
+    out.append("CLIENT_ERROR error decoding key\r\n");
+    return;
+  }
+  const bool vivify = flags.has('N');
+  const MetaGetTimes times{
+      flags.has('T') ? store_.expiry_time(request.exptime, now) : 0,
+      vivify ? store_.expiry_time(flags.vivify_ttl, now) : 0,
+      flags.has('R') ? store_.expiry_time(flags.recache_ttl, now) : 0,
+  };
+
+  // N on a miss links an empty item. It is allocated with no lock held, then the
+  // lookup runs again (someone may have created the key meanwhile); when there is
+  // no memory for it, the miss stands, as in memcached.
+  ItemRef fresh;
+  bool allocation_failed = false;
+  for (;;) {
+    {
+      Store::Locked lock(store_, key.key, now);
+      ShardCounters& counters = lock.counters();
+      Item* item = lock.find();
+      const bool create = item == nullptr && vivify && !allocation_failed;
+      if (!create || fresh) {
+        if (create) {
+          lock.link(fresh.get());
+          item = fresh.get();
+        }
+        if (item == nullptr) {
+          counters.cmd_get.add();
+          counters.get_misses.add();
+          if (flags.has('q')) return;
+          out.append("EN");
+          append_miss_flags(out, flags, key);
+          out.append("\r\n");
+          return;
+        }
+        if (reply_meta_hit(lock, item, create, flags, times, out)) {
+          counters.cmd_touch.add();
+          counters.touch_hits.add();
+        } else {
+          counters.cmd_get.add();
+          counters.get_hits.add();
+        }
+        return;
+      }
+    }
+    Store::AllocStatus status;
+    fresh = store_.allocate(key.key, 0, 0, 0, status);
+    allocation_failed = !fresh;
+  }
+}
+
+void EmbeddedTier::meta_set(const Request& request, std::span<const iovec> value, uint32_t now,
+                        ReplyWriter& out) {
+  const MetaFlags& flags = request.meta;
+  MetaKey key;
+  if (!decode_key(request, key)) {
+    out.append("CLIENT_ERROR error decoding key\r\n");
+    return;
+  }
+  StoreMode mode;
+  switch (flags.mode) {
+    case 0:
+    case 'S':
+      mode = StoreMode::kSet;
+      break;
+    case 'E':
+      mode = StoreMode::kAdd;
+      break;
+    case 'A':
+      mode = StoreMode::kAppend;
+      break;
+    case 'P':
+      mode = StoreMode::kPrepend;
+      break;
+    case 'R':
+      mode = StoreMode::kReplace;
+      break;
+    default:
+      out.append("CLIENT_ERROR invalid mode for ms M token\r\n");
+      return;
+  }
+  // A CAS turns set and replace into cas; append/prepend check it themselves.
+  const bool has_cas = flags.has('C');
+  if (has_cas && (mode == StoreMode::kSet || mode == StoreMode::kReplace)) {
+    mode = StoreMode::kCas;
+  }
+  const uint32_t exptime = flags.has('T') ? store_.expiry_time(request.exptime, now) : 0;
+  const uint32_t client_flags = flags.has('F') ? request.client_flags : 0;
+
+  Store::AllocStatus status;
+  ItemRef item = store_.allocate(key.key, client_flags, exptime, request.value_length, status);
+  if (!item) {
+    // Errors are never quiet. The old value must not stay readable.
+    out.append(status == Store::AllocStatus::kTooLarge
+                   ? "SERVER_ERROR object too large for cache\r\n"
+                   : "SERVER_ERROR out of memory storing object\r\n");
+    unlink(key.key);
+    return;
+  }
+  if (key.binary) item.get()->shape |= Item::kKeyBinary;
+  item_write_value(item.get(), value);
+  uint64_t stored_cas = 0;
+  const StoreResult result = store_item(item.get(), mode, has_cas ? request.cas_unique : 0,
+                                        flags.has('I') && mode == StoreMode::kCas, now, stored_cas);
+  switch (result) {
+    case StoreResult::kStored:
+      if (flags.has('q')) return;
+      out.append("HD");
+      break;
+    case StoreResult::kExists:
+      out.append("EX");
+      break;
+    case StoreResult::kNotFound:
+      out.append("NF");
+      break;
+    case StoreResult::kNotStored:
+      out.append("NS");
+      break;
+  }
+  for (size_t i = 0; i < flags.count; ++i) {
+    switch (flags.flags[i].name) {
+      case 'O':
+        append_opaque(out, flags.flags[i].token);
+        break;
+      case 'k':
+        append_key(out, item_key_of(item.get()), key.binary);
+        break;
+      case 'c':
+        out.append(" c");
+        out.append_number(stored_cas);
+        break;
+      default:
+        break;
+    }
+  }
+  out.append("\r\n");
+}
+
+void EmbeddedTier::meta_delete(const Request& request, uint32_t now, ReplyWriter& out) {
+  const MetaFlags& flags = request.meta;
+  MetaKey key;
+  if (!decode_key(request, key)) {
+    out.append("CLIENT_ERROR invalid or duplicate flag\r\n");
+    return;
+  }
+  {
+    Store::Locked lock(store_, key.key, now);
+    ShardCounters& counters = lock.counters();
+    Item* item = lock.find();
+    if (item == nullptr) {
+      counters.delete_misses.add();
+      out.append("NF");
+    } else if (flags.has('C') && item_cas(item) != request.cas_unique) {
+      counters.delete_misses.add();
+      out.append("EX");
+    } else {
+      if (flags.has('I')) {
+        // Invalidate instead of delete: stale, a new CAS, the next reader wins.
+        if (flags.has('T')) item->exptime = store_.expiry_time(request.exptime, now);
+        item->bits |= Item::kStale;
+        item->bits &= static_cast<uint8_t>(~Item::kTokenSent);
+        item->cas.store(store_.next_cas(), std::memory_order_relaxed);
+      } else {
+        counters.delete_hits.add();
+        lock.unlink(item);
+      }
+      if (flags.has('q')) return;
+      out.append("HD");
+    }
+  }
+  append_miss_flags(out, flags, key);
+  out.append("\r\n");
+}
+
+void EmbeddedTier::meta_arithmetic(const Request& request, uint32_t now, ReplyWriter& out) {
+  const MetaFlags& flags = request.meta;
+  MetaKey key;
+  if (!decode_key(request, key)) {
+    out.append("CLIENT_ERROR invalid or duplicate flag\r\n");
+    return;
+  }
+  bool incr = true;
+  switch (flags.mode) {
+    case 0:
+    case 'I':
+    case '+':
+      break;
+    case 'D':
+    case '-':
+      incr = false;
+      break;
+    default:
+      out.append("CLIENT_ERROR invalid mode for ma M token\r\n");
+      return;
+  }
+  const bool vivify = flags.has('N');
+  const uint32_t ttl = flags.has('T') ? store_.expiry_time(request.exptime, now) : 0;
+  const uint32_t vivify_ttl = vivify ? store_.expiry_time(flags.vivify_ttl, now) : 0;
+  const uint64_t cas_in = flags.has('C') ? request.cas_unique : 0;
+
+  DeltaOutcome outcome;
+  bool created = false;
+  for (;;) {
+    const DeltaResult result = add_delta(key.key, incr, request.delta, cas_in,
+                                         flags.has('T') ? &ttl : nullptr, !vivify, now, outcome);
+    if (result == DeltaResult::kOk) break;
+    switch (result) {
+      case DeltaResult::kNonNumeric:
+        out.append("CLIENT_ERROR cannot increment or decrement non-numeric value\r\n");
+        return;
+      case DeltaResult::kNoMemory:
+        out.append("SERVER_ERROR out of memory\r\n");
+        return;
+      case DeltaResult::kCasMismatch:
+        out.append("EX");
+        append_miss_flags(out, flags, key);
+        out.append("\r\n");
+        return;
+      default:
+        break;
+    }
+    // Not found.
+    if (!vivify) {
+      out.append("NF");
+      append_miss_flags(out, flags, key);
+      out.append("\r\n");
+      return;
+    }
+    // N: create it holding J (not incremented). Its exptime is what memcached's
+    // flag loop leaves: the last of T and N.
+    uint32_t exptime = 0;
+    for (size_t i = 0; i < flags.count; ++i) {
+      if (flags.flags[i].name == 'T') exptime = ttl;
+      if (flags.flags[i].name == 'N') exptime = vivify_ttl;
+    }
+    outcome.length = static_cast<size_t>(
+        std::to_chars(outcome.digits, outcome.digits + sizeof(outcome.digits), flags.initial).ptr -
+        outcome.digits);
+    Store::AllocStatus status;
+    ItemRef item = store_.allocate(key.key, 0, exptime, outcome.length, status);
+    if (!item) {
+      out.append("SERVER_ERROR Out of memory allocating new item\r\n");
+      return;
+    }
+    item_write_value(item.get(), 0, {outcome.digits, outcome.length});
+    uint64_t stored_cas = 0;
+    if (store_item(item.get(), StoreMode::kAdd, 0, false, now, stored_cas) ==
+        StoreResult::kStored) {
+      created = true;
+      outcome.cas = stored_cas;
+      outcome.exptime_before = 0;
+      break;
+    }
+    // Someone created the key meanwhile: do the arithmetic on theirs.
+  }
+
+  // Quiet mode hides a successful change, but not a creation (as memcached).
+  if (flags.has('q') && !created) return;
+  if (flags.has('v')) {
+    out.append("VA ");
+    out.append_number(outcome.length);
+  } else {
+    out.append("HD");
+  }
+  // t shows the exptime as the flags before it left it.
+  uint32_t exptime = outcome.exptime_before;
+  for (size_t i = 0; i < flags.count; ++i) {
+    switch (flags.flags[i].name) {
+      case 'c':
+        out.append(" c");
+        out.append_number(outcome.cas);
+        break;
+      case 't':
+        out.append(" t");
+        append_ttl(out, exptime, now);
+        break;
+      case 'T':
+        exptime = ttl;
+        break;
+      case 'N':
+        if (created) exptime = vivify_ttl;
+        break;
+      case 'O':
+        append_opaque(out, flags.flags[i].token);
+        break;
+      case 'k':
+        append_key(out, key.key, key.binary);
+        break;
+      default:
+        break;
+    }
+  }
+  if (flags.has('v')) {
+    out.append("\r\n");
+    out.append({outcome.digits, outcome.length});
+  }
+  out.append("\r\n");
+}
+
+void EmbeddedTier::meta_debug(const Request& request, uint32_t now, ReplyWriter& out) {
+  MetaKey key;
+  if (!decode_key(request, key)) {
+    out.append("CLIENT_ERROR bad command line format\r\n");
+    return;
+  }
+  Store::Locked lock(store_, key.key, now);
+  Item* item = lock.find();
+  if (item == nullptr) {
+    out.append("EN\r\n");
+    return;
+  }
+  out.append("ME ");
+  const std::string_view item_key = item_key_of(item);
+  if ((item->shape & Item::kKeyBinary) != 0) {
+    char encoded[base64_encoded_length(kMaxItemKey) + 4];
+    out.append({encoded, base64_encode(item_key, {encoded, sizeof(encoded)})});
+  } else {
+    out.append(item_key);
+  }
+  // memcached prints exp as a signed difference (negative while the item lives)
+  // and la as an unsigned one.
+  out.append(" exp=");
+  if (item->exptime == 0) {
+    out.append("-1");
+  } else {
+    out.append_signed(static_cast<int32_t>(now - item->exptime));
+  }
+  out.append(" la=");
+  out.append_number(static_cast<uint32_t>(now - item->time));
+  out.append(" cas=");
+  out.append_number(item_cas(item));
+  out.append((item->bits & Item::kFetched) != 0 ? " fetch=yes" : " fetch=no");
+  const size_t size = memcached_item_size(item);
+  out.append(" cls=");
+  out.append_number(memcached_slab_class(size));
+  out.append(" size=");
+  out.append_number(size);
+  out.append("\r\n");
+}
+
+}  // namespace mcguard
