@@ -13,7 +13,7 @@
 
 namespace mcguard {
 
-struct Item;  // defined by the store (proxy/tier/store.cc)
+struct Item;  // defined by the store (cache/item.h)
 
 // Implemented by the store.
 void item_release(Item* item);

@@ -33,7 +33,7 @@ struct StoreConfig {
 // A counter written only under its shard's lock, readable from any thread.
 using ShardCounter = Counter;
 
-// Per-shard counters: the store's own and those the executor bumps for
+// Per-shard counters: the store's own and those the embedded tier bumps for
 // memcached's `stats` (kept here so they share the shard's cache lines and lock).
 struct ShardCounters {
   // store

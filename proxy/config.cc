@@ -207,7 +207,8 @@ void derive_value_ceiling(Settings& s) {
   }
 }
 
-void apply_options(const po::variables_map& vm, Settings& s) {
+// Where clients connect and how many may.
+void apply_listen_options(const po::variables_map& vm, Settings& s) {
   if (vm.count("listen")) parse_listen(vm["listen"].as<std::string>(), s);
   if (vm.count("listen-host")) s.listen_host = vm["listen-host"].as<std::string>();
   if (vm.count("port")) {
@@ -217,6 +218,10 @@ void apply_options(const po::variables_map& vm, Settings& s) {
   }
   if (vm.count("threads")) s.threads = vm["threads"].as<unsigned>();
   if (vm.count("max-connections")) s.max_connections = vm["max-connections"].as<unsigned>();
+}
+
+// Value sizes, the buffer pool and the timeouts that bound what it holds.
+void apply_memory_options(const po::variables_map& vm, Settings& s) {
   if (vm.count("max-value-size")) {
     s.max_value_size = size_or_throw("max-value-size", vm["max-value-size"].as<std::string>(), 1);
   }
@@ -267,6 +272,10 @@ void apply_options(const po::variables_map& vm, Settings& s) {
       s.chain_buffers = count;
     }
   }
+}
+
+// The upstream tier and what happens to a rejected value's old item.
+void apply_upstream_options(const po::variables_map& vm, Settings& s) {
   if (vm.count("upstream")) {
     for (const std::string& text : vm["upstream"].as<std::vector<std::string>>()) {
       auto address = parse_upstream(text);
@@ -301,6 +310,15 @@ void apply_options(const po::variables_map& vm, Settings& s) {
     s.reply_pool_size =
         size_or_throw("reply-pool-size", vm["reply-pool-size"].as<std::string>(), 1);
   }
+  if (vm.count("on-reject")) {
+    auto mode = vm["on-reject"].as<std::string>();
+    if (mode != "delete" && mode != "keep") throw Failure{"--on-reject must be delete or keep"};
+    s.delete_on_reject = mode == "delete";
+  }
+}
+
+// The I/O engine and io_uring's receive ring.
+void apply_engine_options(const po::variables_map& vm, Settings& s) {
   if (vm.count("io-engine")) {
     const auto engine = vm["io-engine"].as<std::string>();
     if (engine == "auto") {
@@ -324,11 +342,13 @@ void apply_options(const po::variables_map& vm, Settings& s) {
     if (size < 1024 || size > (1u << 20)) throw Failure{"--uring-recv-buffer-size must be 1k..1m"};
     s.uring_recv_buffer_size = static_cast<uint32_t>(size);
   }
-  if (vm.count("on-reject")) {
-    auto mode = vm["on-reject"].as<std::string>();
-    if (mode != "delete" && mode != "keep") throw Failure{"--on-reject must be delete or keep"};
-    s.delete_on_reject = mode == "delete";
-  }
+}
+
+void apply_options(const po::variables_map& vm, Settings& s) {
+  apply_listen_options(vm, s);
+  apply_memory_options(vm, s);
+  apply_upstream_options(vm, s);
+  apply_engine_options(vm, s);
   if (vm.count("log-level")) s.log_level = vm["log-level"].as<std::string>();
   apply_operations_options(vm, s);
 }
