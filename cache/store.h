@@ -15,8 +15,8 @@
 #include <mutex>
 #include <string_view>
 
-#include "cache/counter.h"
 #include "cache/buddy_allocator.h"
+#include "cache/counter.h"
 #include "cache/item.h"
 #include "cache/item_ref.h"
 #include "cache/mapping.h"

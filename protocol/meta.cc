@@ -1,9 +1,9 @@
 #include "protocol/meta.h"
-#include "protocol/base64.h"
 
 #include <array>
 #include <cstdint>
 
+#include "protocol/base64.h"
 #include "protocol/response.h"
 
 namespace mcguard {

@@ -1,6 +1,7 @@
-// Reply bytes as memcached 1.6.18 sends them: fixed lines as constants, and a writer
-// that formats VALUE lines, number lines and meta status lines with return flags into
-// a caller-provided buffer. Nothing here allocates; a write that does not fit marks the
+// Reply bytes as memcached 1.6.18 sends them: every fixed line as a constant (the one
+// vocabulary; no other layer spells a reply line), and the one encoder, which formats
+// VALUE lines, number lines and meta status lines with return flags into a
+// caller-provided buffer. Nothing here allocates; a write that does not fit marks the
 // writer overflowed instead of truncating silently.
 #pragma once
 
@@ -8,6 +9,8 @@
 #include <cstdint>
 #include <span>
 #include <string_view>
+
+#include "protocol/base64.h"
 
 namespace mcguard {
 
@@ -41,6 +44,19 @@ inline constexpr std::string_view kDeleteUsage =
 inline constexpr std::string_view kShutdownDisabled = "ERROR: shutdown not enabled\r\n";
 inline constexpr std::string_view kTooLarge = "SERVER_ERROR object too large for cache\r\n";
 inline constexpr std::string_view kOutOfMemory = "SERVER_ERROR out of memory storing object\r\n";
+// memcached's shorter wording, for incr/decr (and ma) without memory for the new value;
+// mcguard sends it too when it has no room to track a request.
+inline constexpr std::string_view kOutOfMemoryShort = "SERVER_ERROR out of memory\r\n";
+// ma with N: no memory for the item it would create.
+inline constexpr std::string_view kOutOfMemoryNewItem =
+    "SERVER_ERROR Out of memory allocating new item\r\n";
+// mcguard's own: a multi-key get asks for more keys than it can track at once.
+inline constexpr std::string_view kTooManyKeys = "SERVER_ERROR too many keys\r\n";
+// "SERVER_ERROR <reason>\r\n" for a reason of mcguard's own (an upstream failure).
+inline constexpr std::string_view kServerErrorPrefix = "SERVER_ERROR ";
+
+// The end of every line, and of a value's data block.
+inline constexpr std::string_view kCrlf = "\r\n";
 
 // Meta status codes: a status line is the code, return flags, then "\r\n" (see
 // ReplyFormatter). mn's reply never carries flags.
@@ -51,6 +67,10 @@ inline constexpr std::string_view kMetaExists = "EX";
 inline constexpr std::string_view kMetaMiss = "EN";
 inline constexpr std::string_view kMetaNoop = "MN\r\n";
 inline constexpr std::string_view kMetaDebugMiss = "EN\r\n";
+// "VA <bytes>": the status of a meta reply that carries a value (ReplyFormatter::meta_value).
+inline constexpr std::string_view kMetaValuePrefix = "VA ";
+// "ME <key> exp=.. la=.. cas=.. fetch=.. cls=.. size=..": me's answer for a live item.
+inline constexpr std::string_view kMetaDebugPrefix = "ME ";
 
 // Meta errors (memcached sends these even under the q flag).
 inline constexpr std::string_view kMetaInvalidFlag = "CLIENT_ERROR invalid flag\r\n";
@@ -82,9 +102,19 @@ inline constexpr std::string_view kMetaInvalidDelta =
 inline constexpr size_t kMaxValueLineLength = 6 + 250 + 1 + 10 + 1 + 20 + 1 + 20 + 2;
 // Longest "<uint64>\r\n".
 inline constexpr size_t kMaxNumberLineLength = 20 + 2;
+// Longest meta status line: "VA <bytes>" and every return flag once (the parser refuses a
+// repeated flag and an opaque over 32 bytes): " k" with the base64 of a kMaxKeyLength key
+// and " b", " O<opaque>", six numeric flags (s t c f l h), " Z X W", then "\r\n".
+inline constexpr size_t kMaxMetaLineLength =
+    3 + 20 + (2 + base64_encoded_length(250) + 2) + (1 + 32) + 6 * (2 + 20) + 3 * 2 + 2;
+// Longest me reply: "ME <base64 key> exp=<i64> la=<n> cas=<n> fetch=yes cls=<n> size=<n>\r\n".
+inline constexpr size_t kMaxMetaDebugLineLength =
+    3 + base64_encoded_length(250) + (5 + 20) + (4 + 20) + (5 + 20) + 10 + (5 + 20) + (6 + 20) + 2;
 
 // Appends reply bytes into a fixed buffer. Once an append does not fit the writer is
 // overflowed: later appends are ignored and size() stays at the last complete append.
+// This is the one reply encoder: every tier formats its lines with it (the embedded
+// tier's ReplyWriter runs it over its own stack buffer).
 class ReplyFormatter {
  public:
   explicit ReplyFormatter(std::span<char> buffer) : buffer_(buffer) {}
@@ -92,8 +122,20 @@ class ReplyFormatter {
   ReplyFormatter& text(std::string_view bytes);
   ReplyFormatter& number(uint64_t value);
   ReplyFormatter& signed_number(int64_t value);
-  ReplyFormatter& crlf() { return text("\r\n"); }
+  ReplyFormatter& crlf() { return text(reply::kCrlf); }
+  // Standard padded base64 of `binary` (me's binary keys).
+  ReplyFormatter& base64(std::string_view binary);
+  // `length` bytes at the end for the caller to fill (a value copied in place); empty,
+  // and the formatter overflowed, when they do not fit.
+  std::span<char> claim(size_t length);
 
+  // "VALUE <key> <flags> <bytes>\r\n" (get, gat)
+  ReplyFormatter& value_line(std::string_view key, uint32_t flags, uint64_t bytes);
+  // "VALUE <key> <flags> <bytes> <cas>\r\n" (gets, gats)
+  ReplyFormatter& value_line(std::string_view key, uint32_t flags, uint64_t bytes, uint64_t cas);
+
+  // "VA <bytes>": a meta status that announces a value; return flags and crlf() follow.
+  ReplyFormatter& meta_value(uint64_t bytes) { return text(reply::kMetaValuePrefix).number(bytes); }
   // Meta return flags, each preceded by a space.
   ReplyFormatter& flag(char name);                                // " b"
   ReplyFormatter& flag_number(char name, uint64_t value);         // " c123", " f0"
@@ -101,9 +143,20 @@ class ReplyFormatter {
   ReplyFormatter& flag_token(char name, std::string_view token);  // " Oopaque", " kkey"
   // " k" followed by the base64 form of a binary key (memcached then adds " b").
   ReplyFormatter& flag_base64_key(std::string_view binary_key);
+  // memcached's key return flag: " k<key>", or for a binary key " k<base64> b".
+  ReplyFormatter& flag_key(std::string_view key, bool binary) {
+    return binary ? flag_base64_key(key).flag('b') : flag_token('k', key);
+  }
 
+  // Forgets what was written (the buffer was handed on), overflow included.
+  void clear() {
+    size_ = 0;
+    overflowed_ = false;
+  }
   bool overflowed() const { return overflowed_; }
   size_t size() const { return size_; }
+  // Bytes still free.
+  size_t room() const { return buffer_.size() - size_; }
   std::string_view view() const { return std::string_view(buffer_.data(), size_); }
 
  private:
@@ -120,5 +173,7 @@ size_t write_value_line(std::span<char> out, std::string_view key, uint32_t flag
                         uint64_t cas);
 // "<value>\r\n" (incr/decr result)
 size_t write_number_line(std::span<char> out, uint64_t value);
+// "SERVER_ERROR <reason>\r\n" (a reason of mcguard's own)
+size_t write_server_error(std::span<char> out, std::string_view reason);
 
 }  // namespace mcguard

@@ -11,10 +11,10 @@
 
 #include "proxy/config.h"
 #include "proxy/core/connection.h"
-#include "proxy/logging.h"
 #include "proxy/core/rejection_log.h"
-#include "proxy/server.h"
 #include "proxy/core/version.h"
+#include "proxy/logging.h"
+#include "proxy/server.h"
 
 #ifndef MCGUARD_DEFAULT_CONFIG
 #define MCGUARD_DEFAULT_CONFIG "/etc/mcguard/mcguard.conf"

@@ -13,8 +13,10 @@
 #include <system_error>
 #include <thread>
 
+#include "protocol/response.h"
+#include "proxy/admin/metrics_render.h"
+#include "proxy/admin/stats_text.h"
 #include "proxy/logging.h"
-#include "proxy/core/version.h"
 
 namespace mcguard {
 namespace {
@@ -37,20 +39,41 @@ void raise_file_limit(uint32_t max_connections, uint32_t threads) {
   }
 }
 
-void append_stat(std::string& out, std::string_view name, uint64_t value) {
-  out += "STAT ";
-  out += name;
-  out += ' ';
-  out += std::to_string(value);
-  out += "\r\n";
+std::string duration_text(int64_t ms) { return std::to_string(ms) + "ms"; }
+
+// `stats settings`: memcached's names first, where they mean the same thing.
+void append_memcached_settings(std::string& out, const Settings& s) {
+  using admin::append_stat;
+  append_stat(out, "maxbytes", s.upstreams.empty() ? s.memory_limit : uint64_t{0});
+  append_stat(out, "maxconns", uint64_t{s.max_connections});
+  append_stat(out, "tcpport", uint64_t{s.listen_port});
+  append_stat(out, "udpport", uint64_t{0});
+  append_stat(out, "inter", s.listen_host);
+  append_stat(out, "verbosity", uint64_t{0});
+  append_stat(out, "evictions", "on");
+  append_stat(out, "num_threads", uint64_t{s.threads});
+  append_stat(out, "cas_enabled", "yes");
+  append_stat(out, "tcp_backlog", uint64_t{65535});
+  append_stat(out, "binding_protocol", "ascii");
+  append_stat(out, "item_size_max", s.max_value_size);
 }
 
-void append_stat(std::string& out, std::string_view name, std::string_view value) {
-  out += "STAT ";
-  out += name;
-  out += ' ';
-  out += value;
-  out += "\r\n";
+// `stats settings`: the upstreams and their options (upstream tier only).
+void append_upstream_settings(std::string& out, const Settings& s) {
+  using admin::append_stat;
+  for (size_t i = 0; i < s.upstreams.size(); ++i) {
+    append_stat(out, "mcguard_upstream_" + std::to_string(i),
+                s.upstreams[i].host + ":" + std::to_string(s.upstreams[i].port) + ":" +
+                    std::to_string(s.upstreams[i].weight));
+  }
+  if (s.upstreams.empty()) return;
+  append_stat(out, "mcguard_upstream_connections", uint64_t{s.upstream_connections});
+  append_stat(out, "mcguard_upstream_timeout", duration_text(s.upstream_timeout_ms));
+  append_stat(out, "mcguard_upstream_failure_limit", uint64_t{s.upstream_failure_limit});
+  append_stat(out, "mcguard_upstream_failover", s.upstream_failover ? "yes" : "no");
+  append_stat(out, "mcguard_upstream_retry", duration_text(s.upstream_retry_ms));
+  append_stat(out, "mcguard_upstream_max_pending", uint64_t{s.upstream_max_pending});
+  append_stat(out, "mcguard_reply_pool_size", s.reply_pool_size);
 }
 
 }  // namespace
@@ -184,7 +207,7 @@ bool Server::ready(std::string* why) const {
   if (draining_) return say("draining");
   if (!serving_) return say("not serving");
   if (settings_.upstreams.empty()) return true;
-  for (const UpstreamTotals& upstream : upstream_totals()) {
+  for (const admin::UpstreamTotals& upstream : upstream_totals()) {
     if (upstream.probe_reachable && upstream.down_workers < workers_.size()) return true;
   }
   return say("no upstream reachable");
@@ -214,40 +237,37 @@ admin::HttpResponse Server::answer_admin(std::string_view method, std::string_vi
   return response;
 }
 
-ProxyTotals Server::totals() const {
-  ProxyTotals t;
+admin::StatsSnapshot Server::snapshot() const {
+  admin::StatsSnapshot s;
   for (const auto& worker : workers_) {
-    const WorkerStats& s = worker->stats();
-    t.curr_connections += s.curr_connections.get();
-    t.total_connections += s.total_connections.get();
-    t.rejected_connections += s.rejected_connections.get();
-    t.bytes_read += s.bytes_read.get();
-    t.bytes_written += s.bytes_written.get();
-    t.requests += s.requests.get();
-    t.rejected_too_large += s.rejected_too_large.get();
-    t.rejected_no_memory += s.rejected_no_memory.get();
-    t.rejected_over_ceiling += s.rejected_over_ceiling.get();
-    t.observed_over_limit += s.observed_over_limit.get();
-    t.protocol_errors += s.protocol_errors.get();
-    t.closed_for_pool += s.closed_for_pool.get();
-    t.slow_client_closes += s.slow_client_closes.get();
-    t.idle_closes += s.idle_closes.get();
-    t.pool_waits += s.pool_waits.get();
-    t.pool_waiters += s.pool_waiters.get();
-    t.chain_buffers_in_use += s.chain_buffers_in_use.get();
+    s.workers.add(worker->stats());
     // Pool counters belong to another thread's pool; a slightly stale value is fine.
-    t.pool_buffers += worker->pool().capacity();
-    t.pool_in_use += worker->pool().in_use();
-    t.pool_high_water += worker->pool().high_water();
-    t.pool_failed += worker->pool().failed_acquires();
+    s.pool.buffers += worker->pool().capacity();
+    s.pool.in_use += worker->pool().in_use();
+    s.pool.high_water += worker->pool().high_water();
+    s.pool.failed += worker->pool().failed_acquires();
   }
-  return t;
+  if (tier_) s.embedded = tier_->stats();
+  s.upstreams = upstream_totals();
+  s.value_sizes = value_size_totals();
+  s.limits = limits_.load();
+  s.process = admin::ProcessFacts::read(started_);
+  s.max_connections = settings_.max_connections;
+  s.threads = settings_.threads;
+  s.buffer_size = settings_.buffer_size;
+  s.value_ceiling = settings_.max_value_size;
+  s.chain_buffers = uint64_t{settings_.chain_buffer_limit()} * settings_.threads;
+  s.ready = ready();
+  s.draining = draining_;
+  s.reloads = reloads_.load();
+  s.failed_reloads = failed_reloads_.load();
+  return s;
 }
 
-std::vector<UpstreamTotals> Server::upstream_totals() const {
-  std::vector<UpstreamTotals> out(settings_.upstreams.size());
+std::vector<admin::UpstreamTotals> Server::upstream_totals() const {
+  std::vector<admin::UpstreamTotals> out(settings_.upstreams.size());
   for (size_t i = 0; i < out.size(); ++i) {
-    UpstreamTotals& u = out[i];
+    admin::UpstreamTotals& u = out[i];
     u.name = settings_.upstreams[i].host + ":" + std::to_string(settings_.upstreams[i].port);
     for (const auto& worker : workers_) {
       const UpstreamServer& server = worker->upstream()->servers()[i];
@@ -264,6 +284,20 @@ std::vector<UpstreamTotals> Server::upstream_totals() const {
   return out;
 }
 
+std::vector<admin::ValueSizeTotals> Server::value_size_totals() const {
+  std::vector<admin::ValueSizeTotals> out(limits_.slot_count());
+  for (uint32_t slot = 0; slot < out.size(); ++slot) {
+    admin::ValueSizeTotals& v = out[slot];
+    v.prefix = limits_.slot_prefix(slot);
+    for (const auto& worker : workers_) {
+      const ValueSizeHistograms& h = worker->stats().value_sizes;
+      for (uint32_t b = 0; b < ValueSizeHistograms::kBuckets; ++b) v.buckets[b] += h.count(slot, b);
+      v.sum += h.sum(slot);
+    }
+  }
+  return out;
+}
+
 void Server::render_stats(std::string_view args, ReplyQueue& reply) const {
   if (args == "settings") {
     reply.append_text(render_settings());
@@ -272,137 +306,21 @@ void Server::render_stats(std::string_view args, ReplyQueue& reply) const {
   if (!args.empty()) {
     // Subsystem stats (slabs, items, ...) describe memcached internals a
     // proxy does not have; an empty listing keeps exporters that poll them working.
-    reply.append_text("END\r\n");
+    reply.append_text(reply::kEnd);
     return;
   }
-  const ProxyTotals t = totals();
-  const EmbeddedStats tier = tier_ ? tier_->stats() : EmbeddedStats{};
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  char rusage_text[2][32];
-  snprintf(rusage_text[0], sizeof rusage_text[0], "%ld.%06ld", usage.ru_utime.tv_sec,
-           usage.ru_utime.tv_usec);
-  snprintf(rusage_text[1], sizeof rusage_text[1], "%ld.%06ld", usage.ru_stime.tv_sec,
-           usage.ru_stime.tv_usec);
-  const time_t now = ::time(nullptr);
-
-  std::string out;
-  out.reserve(8192);
-  append_stat(out, "pid", static_cast<uint64_t>(getpid()));
-  append_stat(out, "uptime", static_cast<uint64_t>(now - started_));
-  append_stat(out, "time", static_cast<uint64_t>(now));
-  append_stat(out, "version", MCGUARD_PROTOCOL_VERSION);
-  append_stat(out, "libevent", "none");
-  append_stat(out, "pointer_size", uint64_t{sizeof(void*) * 8});
-  append_stat(out, "rusage_user", rusage_text[0]);
-  append_stat(out, "rusage_system", rusage_text[1]);
-  append_stat(out, "max_connections", uint64_t{settings_.max_connections});
-  append_stat(out, "curr_connections", t.curr_connections);
-  append_stat(out, "total_connections", t.total_connections);
-  append_stat(out, "rejected_connections", t.rejected_connections);
-  append_stat(out, "connection_structures", t.curr_connections);
-  append_stat(out, "cmd_get", tier.cmd_get);
-  append_stat(out, "cmd_set", tier.cmd_set);
-  append_stat(out, "cmd_flush", tier.cmd_flush);
-  append_stat(out, "cmd_touch", tier.cmd_touch);
-  append_stat(out, "get_hits", tier.get_hits);
-  append_stat(out, "get_misses", tier.get_misses);
-  append_stat(out, "get_expired", tier.get_expired);
-  append_stat(out, "get_flushed", tier.get_flushed);
-  append_stat(out, "delete_misses", tier.delete_misses);
-  append_stat(out, "delete_hits", tier.delete_hits);
-  append_stat(out, "incr_misses", tier.incr_misses);
-  append_stat(out, "incr_hits", tier.incr_hits);
-  append_stat(out, "decr_misses", tier.decr_misses);
-  append_stat(out, "decr_hits", tier.decr_hits);
-  append_stat(out, "cas_misses", tier.cas_misses);
-  append_stat(out, "cas_hits", tier.cas_hits);
-  append_stat(out, "cas_badval", tier.cas_badval);
-  append_stat(out, "touch_hits", tier.touch_hits);
-  append_stat(out, "touch_misses", tier.touch_misses);
-  append_stat(out, "bytes_read", t.bytes_read);
-  append_stat(out, "bytes_written", t.bytes_written);
-  append_stat(out, "limit_maxbytes", tier.limit_maxbytes);
-  append_stat(out, "threads", uint64_t{settings_.threads});
-  append_stat(out, "bytes", tier.bytes);
-  append_stat(out, "curr_items", tier.curr_items);
-  append_stat(out, "total_items", tier.total_items);
-  append_stat(out, "expired_unfetched", tier.expired_unfetched);
-  append_stat(out, "evictions", tier.evictions);
-  append_stat(out, "mcguard_requests", t.requests);
-  append_stat(out, "mcguard_rejected_too_large", t.rejected_too_large);
-  append_stat(out, "mcguard_rejected_over_ceiling", t.rejected_over_ceiling);
-  append_stat(out, "mcguard_rejected_no_memory", t.rejected_no_memory);
-  append_stat(out, "mcguard_observed_over_limit", t.observed_over_limit);
-  append_stat(out, "mcguard_protocol_errors", t.protocol_errors);
-  append_stat(out, "mcguard_closed_for_pool", t.closed_for_pool);
-  const auto policy = limits_.load();
-  append_stat(out, "mcguard_max_value_size", policy->default_limit());
-  append_stat(out, "mcguard_value_ceiling", settings_.max_value_size);
-  append_stat(out, "mcguard_limit_mode",
-              policy->mode() == LimitMode::kObserve ? "observe" : "enforce");
-  append_stat(out, "mcguard_pool_buffers", t.pool_buffers);
-  append_stat(out, "mcguard_pool_buffer_size", uint64_t{settings_.buffer_size});
-  append_stat(out, "mcguard_pool_buffers_in_use", t.pool_in_use);
-  append_stat(out, "mcguard_pool_high_water", t.pool_high_water);
-  append_stat(out, "mcguard_pool_failed_acquires", t.pool_failed);
-  append_stat(out, "mcguard_pool_waits", t.pool_waits);
-  append_stat(out, "mcguard_pool_waiters", t.pool_waiters);
-  append_stat(out, "mcguard_chain_buffers_in_use", t.chain_buffers_in_use);
-  append_stat(out, "mcguard_chain_buffers",
-              uint64_t{settings_.chain_buffer_limit()} * settings_.threads);
-  append_stat(out, "mcguard_slow_client_closes", t.slow_client_closes);
-  append_stat(out, "mcguard_idle_closes", t.idle_closes);
-  // Values seen by size class (all prefixes): the count at or below each bound.
-  for (uint32_t bucket = 0; bucket + 1 < ValueSizeHistograms::kBuckets; ++bucket) {
-    uint64_t count = 0;
-    for (const auto& worker : workers_) {
-      for (uint32_t slot = 0; slot < limits_.slot_count(); ++slot) {
-        count += worker->stats().value_sizes.count(slot, bucket);
-      }
-    }
-    append_stat(out, "mcguard_values_le_" + std::to_string(ValueSizeHistograms::bound(bucket)),
-                count);
-  }
-  append_stat(out, "mcguard_ready", uint64_t{ready() ? 1u : 0u});
-  append_stat(out, "mcguard_reloads", reloads_.load());
-  append_stat(out, "mcguard_failed_reloads", failed_reloads_.load());
-  // Per upstream, summed over workers; "down" counts the workers that see it down.
-  const auto upstreams = upstream_totals();
-  for (size_t i = 0; i < upstreams.size(); ++i) {
-    const std::string prefix = "mcguard_upstream_" + std::to_string(i) + "_";
-    append_stat(out, prefix + "address", upstreams[i].name);
-    append_stat(out, prefix + "requests", upstreams[i].requests);
-    append_stat(out, prefix + "failures", upstreams[i].failures);
-    append_stat(out, prefix + "down_workers", upstreams[i].down_workers);
-    const uint64_t replies = upstreams[i].replies();
-    append_stat(out, prefix + "replies", replies);
-    append_stat(out, prefix + "reply_us_avg",
-                replies == 0 ? uint64_t{0} : upstreams[i].latency_sum_us / replies);
-  }
-  out += "END\r\n";
-  reply.append_text(out);
+  reply.append_text(admin::stats_text(snapshot()));
 }
 
+std::string Server::render_metrics() const { return admin::metrics_text(snapshot()); }
+
 std::string Server::render_settings() const {
+  using admin::append_stat;
   const Settings& s = settings_;
   const auto policy = limits_.load();
-  auto duration = [](int64_t ms) { return std::to_string(ms) + "ms"; };
   std::string out;
   out.reserve(4096);
-  // memcached's names first, where they mean the same thing.
-  append_stat(out, "maxbytes", s.upstreams.empty() ? s.memory_limit : uint64_t{0});
-  append_stat(out, "maxconns", uint64_t{s.max_connections});
-  append_stat(out, "tcpport", uint64_t{s.listen_port});
-  append_stat(out, "udpport", uint64_t{0});
-  append_stat(out, "inter", s.listen_host);
-  append_stat(out, "verbosity", uint64_t{0});
-  append_stat(out, "evictions", "on");
-  append_stat(out, "num_threads", uint64_t{s.threads});
-  append_stat(out, "cas_enabled", "yes");
-  append_stat(out, "tcp_backlog", uint64_t{65535});
-  append_stat(out, "binding_protocol", "ascii");
-  append_stat(out, "item_size_max", s.max_value_size);
+  append_memcached_settings(out, s);
   // mcguard's own, as the options are named.
   append_stat(out, "mcguard_config", s.config_path.empty() ? "none" : s.config_path);
   append_stat(out, "mcguard_max_value_size", policy->default_limit());
@@ -416,32 +334,19 @@ std::string Server::render_settings() const {
   append_stat(out, "mcguard_pool_size", s.pool_size);
   append_stat(out, "mcguard_chain_buffers_per_worker", uint64_t{s.chain_buffer_limit()});
   append_stat(out, "mcguard_max_reply_backlog", s.max_reply_backlog);
-  append_stat(out, "mcguard_pool_wait_timeout", duration(s.pool_wait_timeout_ms));
-  append_stat(out, "mcguard_slow_client_timeout", duration(s.slow_client_timeout_ms));
-  append_stat(out, "mcguard_idle_timeout", duration(s.idle_timeout_ms));
+  append_stat(out, "mcguard_pool_wait_timeout", duration_text(s.pool_wait_timeout_ms));
+  append_stat(out, "mcguard_slow_client_timeout", duration_text(s.slow_client_timeout_ms));
+  append_stat(out, "mcguard_idle_timeout", duration_text(s.idle_timeout_ms));
   append_stat(out, "mcguard_tier", s.upstreams.empty() ? "embedded" : "upstream");
-  for (size_t i = 0; i < s.upstreams.size(); ++i) {
-    append_stat(out, "mcguard_upstream_" + std::to_string(i),
-                s.upstreams[i].host + ":" + std::to_string(s.upstreams[i].port) + ":" +
-                    std::to_string(s.upstreams[i].weight));
-  }
-  if (!s.upstreams.empty()) {
-    append_stat(out, "mcguard_upstream_connections", uint64_t{s.upstream_connections});
-    append_stat(out, "mcguard_upstream_timeout", duration(s.upstream_timeout_ms));
-    append_stat(out, "mcguard_upstream_failure_limit", uint64_t{s.upstream_failure_limit});
-    append_stat(out, "mcguard_upstream_failover", s.upstream_failover ? "yes" : "no");
-    append_stat(out, "mcguard_upstream_retry", duration(s.upstream_retry_ms));
-    append_stat(out, "mcguard_upstream_max_pending", uint64_t{s.upstream_max_pending});
-    append_stat(out, "mcguard_reply_pool_size", s.reply_pool_size);
-  }
+  append_upstream_settings(out, s);
   append_stat(out, "mcguard_on_reject", s.delete_on_reject ? "delete" : "keep");
   append_stat(out, "mcguard_admin",
               s.admin_enabled ? s.admin_host + ":" + std::to_string(admin_port()) : "off");
-  append_stat(out, "mcguard_drain_timeout", duration(s.drain_timeout_ms));
+  append_stat(out, "mcguard_drain_timeout", duration_text(s.drain_timeout_ms));
   const auto level = spdlog::level::to_string_view(spdlog::get_level());
   append_stat(out, "mcguard_log_level", std::string_view(level.data(), level.size()));
   append_stat(out, "mcguard_log_format", json_logs_ ? "json" : "text");
-  out += "END\r\n";
+  out += reply::kEnd;
   return out;
 }
 

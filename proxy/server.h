@@ -6,7 +6,6 @@
 // SIGTERM and SIGHUP paths; they run on the main thread.
 #pragma once
 
-#include <array>
 #include <atomic>
 #include <ctime>
 #include <memory>
@@ -15,40 +14,15 @@
 #include <vector>
 
 #include "proxy/admin/admin_server.h"
+#include "proxy/admin/stats_snapshot.h"
 #include "proxy/admin/upstream_probe.h"
 #include "proxy/config.h"
-#include "proxy/io/engine.h"
 #include "proxy/core/limits.h"
 #include "proxy/embedded/embedded_tier.h"
+#include "proxy/io/engine.h"
 #include "proxy/worker.h"
 
 namespace mcguard {
-
-// Every worker's counters summed once, for `stats` and /metrics.
-struct ProxyTotals {
-  uint64_t curr_connections = 0, total_connections = 0, rejected_connections = 0;
-  uint64_t bytes_read = 0, bytes_written = 0, requests = 0;
-  uint64_t rejected_too_large = 0, rejected_no_memory = 0, rejected_over_ceiling = 0;
-  uint64_t observed_over_limit = 0, protocol_errors = 0, closed_for_pool = 0;
-  uint64_t slow_client_closes = 0, idle_closes = 0, pool_waits = 0, pool_waiters = 0;
-  uint64_t chain_buffers_in_use = 0;
-  uint64_t pool_buffers = 0, pool_in_use = 0, pool_high_water = 0, pool_failed = 0;
-};
-
-// One upstream as every worker sees it.
-struct UpstreamTotals {
-  std::string name;
-  uint64_t requests = 0, failures = 0, down_workers = 0;
-  // Reply latency: per bucket (LatencyHistogram::kBoundsUs, then above), and the sum.
-  std::array<uint64_t, LatencyHistogram::kBuckets> latency{};
-  uint64_t latency_sum_us = 0;
-  uint64_t replies() const {
-    uint64_t n = 0;
-    for (uint64_t c : latency) n += c;
-    return n;
-  }
-  bool probe_reachable = false;
-};
 
 class Server {
  public:
@@ -72,7 +46,7 @@ class Server {
   // The `stats` reply (memcached's lines plus mcguard's own); "settings" lists
   // the effective configuration.
   void render_stats(std::string_view args, ReplyQueue& reply) const;
-  // /metrics in the Prometheus text format.
+  // /metrics in the Prometheus text format (admin/metrics_render.h).
   std::string render_metrics() const;
   // /readyz: serving, not draining and, in upstream mode, an upstream reachable.
   bool ready(std::string* why = nullptr) const;
@@ -83,8 +57,10 @@ class Server {
   const EngineChoice& io_engine() const { return engine_; }
 
  private:
-  ProxyTotals totals() const;
-  std::vector<UpstreamTotals> upstream_totals() const;
+  // What `stats` and /metrics print, gathered from the workers, tiers and settings now.
+  admin::StatsSnapshot snapshot() const;
+  std::vector<admin::UpstreamTotals> upstream_totals() const;
+  std::vector<admin::ValueSizeTotals> value_size_totals() const;
   std::string render_settings() const;
   admin::HttpResponse answer_admin(std::string_view method, std::string_view path) const;
 

@@ -1,6 +1,5 @@
 #include "proxy/worker.h"
 
-
 namespace mcguard {
 
 Worker::Worker(const Settings& settings, const EngineChoice& engine, int listen_fd,

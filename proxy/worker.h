@@ -10,12 +10,12 @@
 #include "pool/buffer_pool.h"
 #include "proxy/config.h"
 #include "proxy/core/connection.h"
-#include "proxy/io/engine.h"
-#include "proxy/io/event_loop.h"
 #include "proxy/core/pending_reply.h"
 #include "proxy/core/rejection_log.h"
 #include "proxy/core/worker_stats.h"
 #include "proxy/embedded/embedded_tier.h"
+#include "proxy/io/engine.h"
+#include "proxy/io/event_loop.h"
 #include "proxy/upstream/upstream_tier.h"
 
 namespace mcguard {

@@ -6,15 +6,12 @@
 #include "protocol/base64.h"
 #include "protocol/meta.h"
 #include "protocol/parser.h"
+#include "protocol/response.h"
 #include "proxy/core/rejection_log.h"
 #include "proxy/core/version.h"
 
 namespace mcguard {
 namespace {
-
-constexpr std::string_view kTooLarge = "SERVER_ERROR object too large for cache\r\n";
-constexpr std::string_view kOutOfMemory = "SERVER_ERROR out of memory storing object\r\n";
-constexpr std::string_view kBadDataChunk = "CLIENT_ERROR bad data chunk\r\n";
 
 // A value's iovecs: one per chain buffer. Config validation keeps chains
 // within this, so a whole value is always described at once.
@@ -297,7 +294,7 @@ bool Connection::admit_storage(size_t header_bytes, uint64_t limit) {
     if (context_.rejection_log != nullptr) {
       context_.rejection_log->rejected("object too large", peer_, request_.key, length, limit);
     }
-    if (!reply_suppressed(request_)) reply_text(kTooLarge);
+    if (!reply_suppressed(request_)) reply_text(reply::kTooLarge);
     unlink_rejected_key();
     receive_start_ += static_cast<uint32_t>(header_bytes);
     start_swallow(length + 2);
@@ -311,7 +308,7 @@ bool Connection::admit_storage(size_t header_bytes, uint64_t limit) {
     const char* value = context_.pool.data(receive_buffer_) + receive_start_ + header_bytes;
     if (value[length] != '\r' || value[length + 1] != '\n') {
       context_.stats.protocol_errors.add();
-      if (!reply_suppressed(request_)) reply_text(kBadDataChunk);
+      if (!reply_suppressed(request_)) reply_text(reply::kBadDataChunk);
     } else {
       iovec iov{const_cast<char*>(value), length};
       execute({&iov, 1});
@@ -354,7 +351,7 @@ bool Connection::admit_storage(size_t header_bytes, uint64_t limit) {
       context_.rejection_log->rejected("out of memory", peer_, request_.key, length,
                                        context_.max_value_size);
     }
-    if (!reply_suppressed(request_)) reply_text(kOutOfMemory);
+    if (!reply_suppressed(request_)) reply_text(reply::kOutOfMemory);
     unlink_rejected_key();
     receive_start_ += static_cast<uint32_t>(header_bytes);
     start_swallow(length + 2);
@@ -385,7 +382,7 @@ bool Connection::finish_value_from_chain() {
   value_.copy_out(length, {terminator, 2});
   if (terminator[0] != '\r' || terminator[1] != '\n') {
     context_.stats.protocol_errors.add();
-    if (!reply_suppressed(request_)) reply_text(kBadDataChunk);
+    if (!reply_suppressed(request_)) reply_text(reply::kBadDataChunk);
   } else {
     iovec iov[kMaxValueIovecs];
     size_t count = value_.iovecs(0, length, iov, kMaxValueIovecs);
@@ -463,11 +460,16 @@ void Connection::unlink_rejected_key() {
 
 void Connection::handle_local_command() {
   switch (request_.command) {
-    case Command::kVersion:
-      reply_text("VERSION " MCGUARD_PROTOCOL_VERSION "\r\n");
+    case Command::kVersion: {
+      // sizeof counts the terminating NUL: room for "\r\n" is one more.
+      char line[reply::kVersionPrefix.size() + sizeof(MCGUARD_PROTOCOL_VERSION) + 1];
+      ReplyFormatter version(line);
+      version.text(reply::kVersionPrefix).text(MCGUARD_PROTOCOL_VERSION).crlf();
+      reply_text(version.view());
       break;
+    }
     case Command::kVerbosity:
-      if (!request_.noreply) reply_text("OK\r\n");
+      if (!request_.noreply) reply_text(reply::kOk);
       break;
     case Command::kQuit:
       close_after_flush_ = true;
@@ -476,7 +478,7 @@ void Connection::handle_local_command() {
       if (context_.render_stats) {
         context_.render_stats(request_.args, replies_);
       } else {
-        reply_text("END\r\n");
+        reply_text(reply::kEnd);
       }
       break;
     default:

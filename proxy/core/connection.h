@@ -19,8 +19,8 @@
 #include "proxy/core/limits.h"
 #include "proxy/core/pending_reply.h"
 #include "proxy/core/reply_queue.h"
-#include "proxy/core/worker_stats.h"
 #include "proxy/core/tier.h"
+#include "proxy/core/worker_stats.h"
 
 namespace mcguard {
 

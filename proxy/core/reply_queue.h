@@ -11,9 +11,9 @@
 #include <string_view>
 #include <vector>
 
+#include "cache/item_ref.h"
 #include "pool/buffer_chain.h"
 #include "proxy/core/pending_reply.h"
-#include "cache/item_ref.h"
 
 namespace mcguard {
 

@@ -42,7 +42,9 @@ class ValueSizeHistograms {
 };
 
 // What one worker counts. Cache-level counters (hits, items, evictions) are the
-// tier's; these are the proxy's own.
+// tier's; these are the proxy's own. Each Counter has one row in the statistics
+// table (proxy/admin/stat_table.h), which sums it over the workers and prints it
+// in `stats` and /metrics.
 struct WorkerStats {
   Counter curr_connections;
   Counter total_connections;

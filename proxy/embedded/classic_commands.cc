@@ -1,15 +1,11 @@
 // The classic text commands: set add replace append prepend cas, get gets gat
 // gats, delete, incr decr, touch, flush_all. A noreply command writes nothing at
 // all, errors included, as memcached's out_string does.
+#include "protocol/response.h"
 #include "proxy/embedded/embedded_tier.h"
 
 namespace mcguard {
 namespace {
-
-constexpr std::string_view kTooLarge = "SERVER_ERROR object too large for cache\r\n";
-constexpr std::string_view kOutOfMemory = "SERVER_ERROR out of memory storing object\r\n";
-constexpr std::string_view kNonNumeric =
-    "CLIENT_ERROR cannot increment or decrement non-numeric value\r\n";
 
 EmbeddedTier::StoreMode store_mode(Command command) {
   switch (command) {
@@ -31,7 +27,7 @@ EmbeddedTier::StoreMode store_mode(Command command) {
 }  // namespace
 
 void EmbeddedTier::storage(const Request& request, std::span<const iovec> value, uint32_t now,
-                       ReplyWriter& out) {
+                           ReplyWriter& out) {
   auto reply = [&](std::string_view text) {
     if (!request.noreply) out.append(text);
   };
@@ -40,7 +36,7 @@ void EmbeddedTier::storage(const Request& request, std::span<const iovec> value,
   ItemRef item =
       store_.allocate(request.key, request.client_flags, exptime, request.value_length, status);
   if (!item) {
-    reply(status == Store::AllocStatus::kTooLarge ? kTooLarge : kOutOfMemory);
+    reply(status == Store::AllocStatus::kTooLarge ? reply::kTooLarge : reply::kOutOfMemory);
     // A failed set must not leave the old value readable.
     if (request.command == Command::kSet) unlink(request.key);
     return;
@@ -50,16 +46,16 @@ void EmbeddedTier::storage(const Request& request, std::span<const iovec> value,
   const uint64_t cas_in = request.command == Command::kCas ? request.cas_unique : 0;
   switch (store_item(item.get(), store_mode(request.command), cas_in, false, now, stored_cas)) {
     case StoreResult::kStored:
-      reply("STORED\r\n");
+      reply(reply::kStored);
       break;
     case StoreResult::kNotStored:
-      reply("NOT_STORED\r\n");
+      reply(reply::kNotStored);
       break;
     case StoreResult::kExists:
-      reply("EXISTS\r\n");
+      reply(reply::kExists);
       break;
     case StoreResult::kNotFound:
-      reply("NOT_FOUND\r\n");
+      reply(reply::kNotFound);
       break;
   }
 }
@@ -72,7 +68,7 @@ void EmbeddedTier::retrieval(const Request& request, uint32_t now, ReplyWriter& 
   // memcached answers a too-long key with only an error, whatever came before it.
   for (KeyCursor keys(request.keys); keys.next(key);) {
     if (key.size() > kMaxItemKey) {
-      out.append("CLIENT_ERROR bad command line format\r\n");
+      out.append(reply::kBadCommandLineFormat);
       return;
     }
   }
@@ -96,21 +92,16 @@ void EmbeddedTier::retrieval(const Request& request, uint32_t now, ReplyWriter& 
     } else {
       counters.get_hits.add();
     }
-    out.append("VALUE ");
-    out.append(key);
-    out.append(' ');
-    out.append_number(item->client_flags);
-    out.append(' ');
-    out.append_number(item->value_length);
+    ReplyFormatter& line = out.format(kMaxValueLineLength);
     if (with_cas) {
-      out.append(' ');
-      out.append_number(item_cas(item));
+      line.value_line(key, item->client_flags, item->value_length, item_cas(item));
+    } else {
+      line.value_line(key, item->client_flags, item->value_length);
     }
-    out.append("\r\n");
     out.append_value(item);
-    out.append("\r\n");
+    out.append(reply::kCrlf);
   }
-  out.append("END\r\n");
+  out.append(reply::kEnd);
 }
 
 void EmbeddedTier::remove(const Request& request, uint32_t now, ReplyWriter& out) {
@@ -118,12 +109,12 @@ void EmbeddedTier::remove(const Request& request, uint32_t now, ReplyWriter& out
   Item* item = lock.find();
   if (item == nullptr) {
     lock.counters().delete_misses.add();
-    if (!request.noreply) out.append("NOT_FOUND\r\n");
+    if (!request.noreply) out.append(reply::kNotFound);
     return;
   }
   lock.counters().delete_hits.add();
   lock.unlink(item);
-  if (!request.noreply) out.append("DELETED\r\n");
+  if (!request.noreply) out.append(reply::kDeleted);
 }
 
 void EmbeddedTier::arithmetic(const Request& request, uint32_t now, ReplyWriter& out) {
@@ -134,18 +125,17 @@ void EmbeddedTier::arithmetic(const Request& request, uint32_t now, ReplyWriter&
   if (request.noreply) return;
   switch (result) {
     case DeltaResult::kOk:
-      out.append({outcome.digits, outcome.length});
-      out.append("\r\n");
+      out.format(kMaxNumberLineLength).text({outcome.digits, outcome.length}).crlf();
       break;
     case DeltaResult::kNonNumeric:
-      out.append(kNonNumeric);
+      out.append(reply::kNonNumeric);
       break;
     case DeltaResult::kNoMemory:
-      out.append("SERVER_ERROR out of memory\r\n");
+      out.append(reply::kOutOfMemoryShort);
       break;
     case DeltaResult::kNotFound:
     case DeltaResult::kCasMismatch:  // no CAS given: cannot happen
-      out.append("NOT_FOUND\r\n");
+      out.append(reply::kNotFound);
       break;
   }
 }
@@ -158,19 +148,19 @@ void EmbeddedTier::touch(const Request& request, uint32_t now, ReplyWriter& out)
   Item* item = lock.find();
   if (item == nullptr) {
     counters.touch_misses.add();
-    if (!request.noreply) out.append("NOT_FOUND\r\n");
+    if (!request.noreply) out.append(reply::kNotFound);
     return;
   }
   lock.fetched(item);
   item->exptime = exptime;
   counters.touch_hits.add();
-  if (!request.noreply) out.append("TOUCHED\r\n");
+  if (!request.noreply) out.append(reply::kTouched);
 }
 
 void EmbeddedTier::flush_all(const Request& request, uint32_t now, ReplyWriter& out) {
   cmd_flush_.fetch_add(1, std::memory_order_relaxed);
   store_.flush_all(request.has_delay ? request.delay : 0, now);
-  if (!request.noreply) out.append("OK\r\n");
+  if (!request.noreply) out.append(reply::kOk);
 }
 
 }  // namespace mcguard

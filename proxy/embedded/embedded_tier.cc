@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "protocol/response.h"
+
 namespace mcguard {
 namespace {
 
@@ -78,7 +80,8 @@ EmbeddedTier::EmbeddedTier(const EmbeddedConfig& config)
     : store_(StoreConfig{config.memory_limit, config.max_value_size, config.shards, config.clock}) {
 }
 
-void EmbeddedTier::execute(const Request& request, std::span<const iovec> value, ReplyQueue& reply) {
+void EmbeddedTier::execute(const Request& request, std::span<const iovec> value,
+                           ReplyQueue& reply) {
   ReplyWriter out(reply);
   const uint32_t now = store_.now();
   switch (request.command) {
@@ -122,13 +125,13 @@ void EmbeddedTier::execute(const Request& request, std::span<const iovec> value,
       meta_arithmetic(request, now, out);
       break;
     case Command::kMetaNoop:
-      out.append("MN\r\n");
+      out.append(reply::kMetaNoop);
       break;
     case Command::kMetaDebug:
       meta_debug(request, now, out);
       break;
     default:  // not a data command: the connection answers those itself
-      out.append("ERROR\r\n");
+      out.append(reply::kError);
       break;
   }
 }
@@ -172,7 +175,8 @@ EmbeddedStats EmbeddedTier::stats() const {
 }
 
 EmbeddedTier::StoreResult EmbeddedTier::store_item(Item* item, StoreMode mode, uint64_t cas_in,
-                                           bool set_stale, uint32_t now, uint64_t& stored_cas) {
+                                                   bool set_stale, uint32_t now,
+                                                   uint64_t& stored_cas) {
   const std::string_view key = item_key_of(item);
   // append/prepend build the joined item outside the lock (allocation may evict),
   // then link it only if the item it copied is still the current one.
@@ -273,8 +277,9 @@ EmbeddedTier::StoreResult EmbeddedTier::store_item(Item* item, StoreMode mode, u
 }
 
 EmbeddedTier::DeltaResult EmbeddedTier::add_delta(std::string_view key, bool incr, uint64_t delta,
-                                          uint64_t cas_in, const uint32_t* set_exptime,
-                                          bool count_miss, uint32_t now, DeltaOutcome& out) {
+                                                  uint64_t cas_in, const uint32_t* set_exptime,
+                                                  bool count_miss, uint32_t now,
+                                                  DeltaOutcome& out) {
   // A result that does not fit the old value goes in a new item, allocated outside
   // the lock and linked only if the item it replaces is still current.
   ItemRef source;

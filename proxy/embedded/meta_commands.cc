@@ -2,10 +2,13 @@
 // has already refused bad flags (and filled the numeric ones into the Request);
 // what is left here is each command's semantics and its reply line, whose flags
 // come back in the order the client sent them.
+#include <charconv>
 #include <cstring>
 
 #include "protocol/base64.h"
 #include "protocol/meta.h"
+#include "protocol/parser.h"
+#include "protocol/response.h"
 #include "proxy/embedded/embedded_tier.h"
 
 namespace mcguard {
@@ -30,38 +33,30 @@ bool decode_key(const Request& request, MetaKey& out) {
   return true;
 }
 
-// memcached's META_KEY: " k<key>", re-encoded plus " b" for a binary key.
-void append_key(ReplyWriter& out, std::string_view key, bool binary) {
-  out.append(" k");
-  if (!binary) {
-    out.append(key);
-    return;
-  }
-  char encoded[base64_encoded_length(kMaxItemKey) + 4];
-  out.append({encoded, base64_encode(key, {encoded, sizeof(encoded)})});
-  out.append(" b");
-}
-
-void append_opaque(ReplyWriter& out, std::string_view token) {
-  out.append(" O");
-  out.append(token);
-}
+// Meta reply lines are formatted whole by protocol's encoder: every return flag
+// appears at most once (the parser refuses a repeated one), so a line fits
+// kMaxMetaLineLength.
+static_assert(kMaxItemKey <= kMaxKeyLength);
 
 // The flags that miss replies echo: O and k.
-void append_miss_flags(ReplyWriter& out, const MetaFlags& flags, const MetaKey& key) {
+void format_miss_flags(ReplyFormatter& line, const MetaFlags& flags, const MetaKey& key) {
   for (size_t i = 0; i < flags.count; ++i) {
-    if (flags.flags[i].name == 'O') append_opaque(out, flags.flags[i].token);
-    if (flags.flags[i].name == 'k') append_key(out, key.key, key.binary);
+    if (flags.flags[i].name == 'O') line.flag_token('O', flags.flags[i].token);
+    if (flags.flags[i].name == 'k') line.flag_key(key.key, key.binary);
   }
+}
+
+// A status line that echoes only O and k: "<status>[ O..][ k..]\r\n".
+void append_status(ReplyWriter& out, std::string_view status, const MetaFlags& flags,
+                   const MetaKey& key) {
+  ReplyFormatter& line = out.format(kMaxMetaLineLength).text(status);
+  format_miss_flags(line, flags, key);
+  line.crlf();
 }
 
 // A remaining TTL as memcached prints it: -1 for none, else 32-bit arithmetic.
-void append_ttl(ReplyWriter& out, uint32_t exptime, uint32_t now) {
-  if (exptime == 0) {
-    out.append("-1");
-  } else {
-    out.append_number(static_cast<uint32_t>(exptime - now));
-  }
+int64_t remaining_ttl(uint32_t exptime, uint32_t now) {
+  return exptime == 0 ? -1 : static_cast<int64_t>(static_cast<uint32_t>(exptime - now));
 }
 
 }  // namespace
@@ -83,11 +78,11 @@ bool reply_meta_hit(Store::Locked& lock, Item* item, bool created, const MetaFla
   const uint32_t now = lock.now();
   bool won = false;
   bool ttl_set = false;
+  ReplyFormatter& line = out.format(kMaxMetaLineLength);
   if (flags.has('v')) {
-    out.append("VA ");
-    out.append_number(item->value_length);
+    line.meta_value(item->value_length);
   } else {
-    out.append("HD");
+    line.text(reply::kMetaHd);
   }
   for (size_t i = 0; i < flags.count; ++i) {
     switch (flags.flags[i].name) {
@@ -108,52 +103,47 @@ bool reply_meta_hit(Store::Locked& lock, Item* item, bool created, const MetaFla
         }
         break;
       case 's':
-        out.append(" s");
-        out.append_number(item->value_length);
+        line.flag_number('s', item->value_length);
         break;
       case 't':
-        out.append(" t");
-        append_ttl(out, item->exptime, now);
+        line.flag_signed('t', remaining_ttl(item->exptime, now));
         break;
       case 'c':
-        out.append(" c");
-        out.append_number(item_cas(item));
+        line.flag_number('c', item_cas(item));
         break;
       case 'f':
-        out.append(" f");
-        out.append_number(item->client_flags);
+        line.flag_number('f', item->client_flags);
         break;
       case 'l':
-        out.append(" l");
-        out.append_number(static_cast<uint32_t>(now - item->time));
+        line.flag_number('l', static_cast<uint32_t>(now - item->time));
         break;
       case 'h':
-        out.append((item->bits & Item::kFetched) != 0 ? " h1" : " h0");
+        line.flag_number('h', (item->bits & Item::kFetched) != 0 ? 1 : 0);
         break;
       case 'O':
-        append_opaque(out, flags.flags[i].token);
+        line.flag_token('O', flags.flags[i].token);
         break;
       case 'k':
-        append_key(out, item_key_of(item), (item->shape & Item::kKeyBinary) != 0);
+        line.flag_key(item_key_of(item), (item->shape & Item::kKeyBinary) != 0);
         break;
       default:
         break;
     }
   }
   // Z: a token went out already; X: stale, and the first to see it wins (W).
-  if ((item->bits & Item::kTokenSent) != 0) out.append(" Z");
+  if ((item->bits & Item::kTokenSent) != 0) line.flag('Z');
   if ((item->bits & Item::kStale) != 0) {
-    out.append(" X");
+    line.flag('X');
     if ((item->bits & Item::kTokenSent) == 0) won = true;
   }
   if (won) {
-    out.append(" W");
+    line.flag('W');
     item->bits |= Item::kTokenSent;
   }
-  out.append("\r\n");
+  line.crlf();
   if (flags.has('v')) {
     out.append_value(item);
-    out.append("\r\n");
+    out.append(reply::kCrlf);
   }
   // h and l above read the state from before this read.
   if (!flags.has('u')) lock.fetched(item);
@@ -166,7 +156,7 @@ void EmbeddedTier::meta_get(const Request& request, uint32_t now, ReplyWriter& o
   const MetaFlags& flags = request.meta;
   MetaKey key;
   if (!decode_key(request, key)) {
-    out.append("CLIENT_ERROR error decoding key\r\n");
+    out.append(reply::kMetaErrorDecodingKey);
     return;
   }
   const bool vivify = flags.has('N');
@@ -196,9 +186,7 @@ void EmbeddedTier::meta_get(const Request& request, uint32_t now, ReplyWriter& o
           counters.cmd_get.add();
           counters.get_misses.add();
           if (flags.has('q')) return;
-          out.append("EN");
-          append_miss_flags(out, flags, key);
-          out.append("\r\n");
+          append_status(out, reply::kMetaMiss, flags, key);
           return;
         }
         if (reply_meta_hit(lock, item, create, flags, times, out)) {
@@ -218,11 +206,11 @@ void EmbeddedTier::meta_get(const Request& request, uint32_t now, ReplyWriter& o
 }
 
 void EmbeddedTier::meta_set(const Request& request, std::span<const iovec> value, uint32_t now,
-                        ReplyWriter& out) {
+                            ReplyWriter& out) {
   const MetaFlags& flags = request.meta;
   MetaKey key;
   if (!decode_key(request, key)) {
-    out.append("CLIENT_ERROR error decoding key\r\n");
+    out.append(reply::kMetaErrorDecodingKey);
     return;
   }
   StoreMode mode;
@@ -244,7 +232,7 @@ void EmbeddedTier::meta_set(const Request& request, std::span<const iovec> value
       mode = StoreMode::kReplace;
       break;
     default:
-      out.append("CLIENT_ERROR invalid mode for ms M token\r\n");
+      out.append(reply::kMetaInvalidSetMode);
       return;
   }
   // A CAS turns set and replace into cas; append/prepend check it themselves.
@@ -259,9 +247,7 @@ void EmbeddedTier::meta_set(const Request& request, std::span<const iovec> value
   ItemRef item = store_.allocate(key.key, client_flags, exptime, request.value_length, status);
   if (!item) {
     // Errors are never quiet. The old value must not stay readable.
-    out.append(status == Store::AllocStatus::kTooLarge
-                   ? "SERVER_ERROR object too large for cache\r\n"
-                   : "SERVER_ERROR out of memory storing object\r\n");
+    out.append(status == Store::AllocStatus::kTooLarge ? reply::kTooLarge : reply::kOutOfMemory);
     unlink(key.key);
     return;
   }
@@ -270,57 +256,58 @@ void EmbeddedTier::meta_set(const Request& request, std::span<const iovec> value
   uint64_t stored_cas = 0;
   const StoreResult result = store_item(item.get(), mode, has_cas ? request.cas_unique : 0,
                                         flags.has('I') && mode == StoreMode::kCas, now, stored_cas);
+  std::string_view code = reply::kMetaHd;
   switch (result) {
     case StoreResult::kStored:
       if (flags.has('q')) return;
-      out.append("HD");
       break;
     case StoreResult::kExists:
-      out.append("EX");
+      code = reply::kMetaExists;
       break;
     case StoreResult::kNotFound:
-      out.append("NF");
+      code = reply::kMetaNotFound;
       break;
     case StoreResult::kNotStored:
-      out.append("NS");
+      code = reply::kMetaNotStored;
       break;
   }
+  ReplyFormatter& line = out.format(kMaxMetaLineLength).text(code);
   for (size_t i = 0; i < flags.count; ++i) {
     switch (flags.flags[i].name) {
       case 'O':
-        append_opaque(out, flags.flags[i].token);
+        line.flag_token('O', flags.flags[i].token);
         break;
       case 'k':
-        append_key(out, item_key_of(item.get()), key.binary);
+        line.flag_key(item_key_of(item.get()), key.binary);
         break;
       case 'c':
-        out.append(" c");
-        out.append_number(stored_cas);
+        line.flag_number('c', stored_cas);
         break;
       default:
         break;
     }
   }
-  out.append("\r\n");
+  line.crlf();
 }
 
 void EmbeddedTier::meta_delete(const Request& request, uint32_t now, ReplyWriter& out) {
   const MetaFlags& flags = request.meta;
   MetaKey key;
   if (!decode_key(request, key)) {
-    out.append("CLIENT_ERROR invalid or duplicate flag\r\n");
+    out.append(reply::kMetaInvalidOrDuplicateFlag);
     return;
   }
+  std::string_view status;
   {
     Store::Locked lock(store_, key.key, now);
     ShardCounters& counters = lock.counters();
     Item* item = lock.find();
     if (item == nullptr) {
       counters.delete_misses.add();
-      out.append("NF");
+      status = reply::kMetaNotFound;
     } else if (flags.has('C') && item_cas(item) != request.cas_unique) {
       counters.delete_misses.add();
-      out.append("EX");
+      status = reply::kMetaExists;
     } else {
       if (flags.has('I')) {
         // Invalidate instead of delete: stale, a new CAS, the next reader wins.
@@ -333,18 +320,17 @@ void EmbeddedTier::meta_delete(const Request& request, uint32_t now, ReplyWriter
         lock.unlink(item);
       }
       if (flags.has('q')) return;
-      out.append("HD");
+      status = reply::kMetaHd;
     }
   }
-  append_miss_flags(out, flags, key);
-  out.append("\r\n");
+  append_status(out, status, flags, key);
 }
 
 void EmbeddedTier::meta_arithmetic(const Request& request, uint32_t now, ReplyWriter& out) {
   const MetaFlags& flags = request.meta;
   MetaKey key;
   if (!decode_key(request, key)) {
-    out.append("CLIENT_ERROR invalid or duplicate flag\r\n");
+    out.append(reply::kMetaInvalidOrDuplicateFlag);
     return;
   }
   bool incr = true;
@@ -358,7 +344,7 @@ void EmbeddedTier::meta_arithmetic(const Request& request, uint32_t now, ReplyWr
       incr = false;
       break;
     default:
-      out.append("CLIENT_ERROR invalid mode for ma M token\r\n");
+      out.append(reply::kMetaInvalidArithmeticMode);
       return;
   }
   const bool vivify = flags.has('N');
@@ -374,24 +360,20 @@ void EmbeddedTier::meta_arithmetic(const Request& request, uint32_t now, ReplyWr
     if (result == DeltaResult::kOk) break;
     switch (result) {
       case DeltaResult::kNonNumeric:
-        out.append("CLIENT_ERROR cannot increment or decrement non-numeric value\r\n");
+        out.append(reply::kNonNumeric);
         return;
       case DeltaResult::kNoMemory:
-        out.append("SERVER_ERROR out of memory\r\n");
+        out.append(reply::kOutOfMemoryShort);
         return;
       case DeltaResult::kCasMismatch:
-        out.append("EX");
-        append_miss_flags(out, flags, key);
-        out.append("\r\n");
+        append_status(out, reply::kMetaExists, flags, key);
         return;
       default:
         break;
     }
     // Not found.
     if (!vivify) {
-      out.append("NF");
-      append_miss_flags(out, flags, key);
-      out.append("\r\n");
+      append_status(out, reply::kMetaNotFound, flags, key);
       return;
     }
     // N: create it holding J (not incremented). Its exptime is what memcached's
@@ -407,7 +389,7 @@ void EmbeddedTier::meta_arithmetic(const Request& request, uint32_t now, ReplyWr
     Store::AllocStatus status;
     ItemRef item = store_.allocate(key.key, 0, exptime, outcome.length, status);
     if (!item) {
-      out.append("SERVER_ERROR Out of memory allocating new item\r\n");
+      out.append(reply::kOutOfMemoryNewItem);
       return;
     }
     item_write_value(item.get(), 0, {outcome.digits, outcome.length});
@@ -424,23 +406,21 @@ void EmbeddedTier::meta_arithmetic(const Request& request, uint32_t now, ReplyWr
 
   // Quiet mode hides a successful change, but not a creation (as memcached).
   if (flags.has('q') && !created) return;
+  ReplyFormatter& line = out.format(kMaxMetaLineLength);
   if (flags.has('v')) {
-    out.append("VA ");
-    out.append_number(outcome.length);
+    line.meta_value(outcome.length);
   } else {
-    out.append("HD");
+    line.text(reply::kMetaHd);
   }
   // t shows the exptime as the flags before it left it.
   uint32_t exptime = outcome.exptime_before;
   for (size_t i = 0; i < flags.count; ++i) {
     switch (flags.flags[i].name) {
       case 'c':
-        out.append(" c");
-        out.append_number(outcome.cas);
+        line.flag_number('c', outcome.cas);
         break;
       case 't':
-        out.append(" t");
-        append_ttl(out, exptime, now);
+        line.flag_signed('t', remaining_ttl(exptime, now));
         break;
       case 'T':
         exptime = ttl;
@@ -449,61 +429,51 @@ void EmbeddedTier::meta_arithmetic(const Request& request, uint32_t now, ReplyWr
         if (created) exptime = vivify_ttl;
         break;
       case 'O':
-        append_opaque(out, flags.flags[i].token);
+        line.flag_token('O', flags.flags[i].token);
         break;
       case 'k':
-        append_key(out, key.key, key.binary);
+        line.flag_key(key.key, key.binary);
         break;
       default:
         break;
     }
   }
+  line.crlf();
   if (flags.has('v')) {
-    out.append("\r\n");
     out.append({outcome.digits, outcome.length});
+    out.append(reply::kCrlf);
   }
-  out.append("\r\n");
 }
 
 void EmbeddedTier::meta_debug(const Request& request, uint32_t now, ReplyWriter& out) {
   MetaKey key;
   if (!decode_key(request, key)) {
-    out.append("CLIENT_ERROR bad command line format\r\n");
+    out.append(reply::kBadCommandLineFormat);
     return;
   }
   Store::Locked lock(store_, key.key, now);
   Item* item = lock.find();
   if (item == nullptr) {
-    out.append("EN\r\n");
+    out.append(reply::kMetaDebugMiss);
     return;
   }
-  out.append("ME ");
+  ReplyFormatter& line = out.format(kMaxMetaDebugLineLength).text(reply::kMetaDebugPrefix);
   const std::string_view item_key = item_key_of(item);
   if ((item->shape & Item::kKeyBinary) != 0) {
-    char encoded[base64_encoded_length(kMaxItemKey) + 4];
-    out.append({encoded, base64_encode(item_key, {encoded, sizeof(encoded)})});
+    line.base64(item_key);
   } else {
-    out.append(item_key);
+    line.text(item_key);
   }
   // memcached prints exp as a signed difference (negative while the item lives)
   // and la as an unsigned one.
-  out.append(" exp=");
-  if (item->exptime == 0) {
-    out.append("-1");
-  } else {
-    out.append_signed(static_cast<int32_t>(now - item->exptime));
-  }
-  out.append(" la=");
-  out.append_number(static_cast<uint32_t>(now - item->time));
-  out.append(" cas=");
-  out.append_number(item_cas(item));
-  out.append((item->bits & Item::kFetched) != 0 ? " fetch=yes" : " fetch=no");
+  line.text(" exp=").signed_number(item->exptime == 0 ? -1
+                                                      : static_cast<int32_t>(now - item->exptime));
+  line.text(" la=").number(static_cast<uint32_t>(now - item->time));
+  line.text(" cas=").number(item_cas(item));
+  line.text((item->bits & Item::kFetched) != 0 ? " fetch=yes" : " fetch=no");
   const size_t size = memcached_item_size(item);
-  out.append(" cls=");
-  out.append_number(memcached_slab_class(size));
-  out.append(" size=");
-  out.append_number(size);
-  out.append("\r\n");
+  line.text(" cls=").number(memcached_slab_class(size));
+  line.text(" size=").number(size).crlf();
 }
 
 }  // namespace mcguard

@@ -1,27 +1,24 @@
 #include "proxy/embedded/reply_writer.h"
 
-#include <cstring>
+#include <cassert>
 
 namespace mcguard {
 
 void ReplyWriter::append(std::string_view text) {
-  if (text.size() > sizeof(buffer_) - length_) {
+  if (text.size() > text_.room()) {
     flush();
-    if (text.size() > sizeof(buffer_)) {
+    if (text.size() > kBufferSize) {
       queue_.append_text(text);
       return;
     }
   }
-  std::memcpy(buffer_ + length_, text.data(), text.size());
-  length_ += text.size();
+  text_.text(text);
 }
 
 void ReplyWriter::append_value(Item* item) {
   const size_t length = item->value_length;
   if (length <= kCopyLimit) {
-    if (length > sizeof(buffer_) - length_) flush();
-    item_read_value(item, 0, {buffer_ + length_, length});
-    length_ += length;
+    item_read_value(item, 0, format(length).claim(length));
     return;
   }
   flush();
@@ -29,9 +26,11 @@ void ReplyWriter::append_value(Item* item) {
 }
 
 void ReplyWriter::flush() {
-  if (length_ == 0) return;
-  queue_.append_text({buffer_, length_});
-  length_ = 0;
+  // Every format() call reserves the room its line needs, so nothing is ever cut.
+  assert(!text_.overflowed());
+  if (text_.size() == 0) return;
+  queue_.append_text(text_.view());
+  text_.clear();
 }
 
 }  // namespace mcguard

@@ -1,7 +1,8 @@
 #include "proxy/upstream/reply_groups.h"
 
-#include <algorithm>
 #include <string_view>
+
+#include "protocol/response.h"
 
 namespace mcguard {
 
@@ -42,18 +43,13 @@ void ReplyGroups::finalize(PendingReply* leader) {
   }
   if (failed && !leader->silent) {
     // Reasons are short fixed phrases; the cut only guards the inline size.
-    constexpr std::string_view kPrefix = "SERVER_ERROR ";
+    constexpr size_t kFraming = reply::kServerErrorPrefix.size() + reply::kCrlf.size();
     std::string_view reason(leader->failure);
-    reason = reason.substr(0, PendingReply::kInlineBytes - kPrefix.size() - 2);
+    reason = reason.substr(0, PendingReply::kInlineBytes - kFraming);
     char line[PendingReply::kInlineBytes];
-    size_t length = 0;
-    for (std::string_view part : {kPrefix, reason, std::string_view("\r\n")}) {
-      std::copy_n(part.data(), part.size(), line + length);
-      length += part.size();
-    }
-    leader->append({line, length});
+    leader->append({line, write_server_error(line, reason)});
   } else if (!failed && !leader->silent && leader->end_with_end) {
-    leader->last->append("END\r\n");
+    leader->last->append(reply::kEnd);
   }
   ReplyQueue* owner = leader->owner;
   size_t bytes = 0;

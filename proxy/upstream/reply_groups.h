@@ -7,8 +7,8 @@
 
 #include <cstdint>
 
-#include "proxy/core/reactor.h"
 #include "proxy/core/pending_reply.h"
+#include "proxy/core/reactor.h"
 #include "proxy/core/reply_queue.h"
 
 namespace mcguard {

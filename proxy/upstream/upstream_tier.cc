@@ -10,13 +10,13 @@
 #include "protocol/meta.h"
 #include "protocol/parser.h"
 #include "protocol/reply_parser.h"
+#include "protocol/response.h"
 
 namespace mcguard {
 namespace {
 
 constexpr std::string_view kCrlf = "\r\n";
 constexpr std::string_view kNoopBarrier = "mn\r\n";
-constexpr std::string_view kBadFormat = "CLIENT_ERROR bad command line format\r\n";
 
 void resolve(UpstreamServer& server) {
   addrinfo hints{};
@@ -106,7 +106,7 @@ void UpstreamTier::execute(const Request& request, std::span<const iovec> value,
                            BufferChain* value_chain) {
   if (request.command == Command::kMetaNoop) {
     // Replies are queued in request order, so a local MN is a true barrier.
-    reply.append_text("MN\r\n");
+    reply.append_text(reply::kMetaNoop);
     return;
   }
   if (is_retrieval(request.command)) {
@@ -122,12 +122,12 @@ void UpstreamTier::forward_single(const Request& request, std::span<const iovec>
                                   ReplyQueue& reply, BufferChain* value_chain) {
   // A key the reply parser would refuse must not reach the shared connection.
   if (!request.meta.has('b') && !is_valid_reply_key(request.key)) {
-    reply.append_text(kBadFormat);
+    reply.append_text(reply::kBadCommandLineFormat);
     return;
   }
   PendingReply* leader = groups_.open(reply, 1);
   if (leader == nullptr) {
-    reply.append_text("SERVER_ERROR out of memory\r\n");
+    reply.append_text(reply::kOutOfMemoryShort);
     return;
   }
   leader->silent = request.noreply;
@@ -161,7 +161,7 @@ void UpstreamTier::forward_single(const Request& request, std::span<const iovec>
 
 void UpstreamTier::forward_retrieval(const Request& request, ReplyQueue& reply) {
   if (request.key_count == 0) {
-    reply.append_text("END\r\n");
+    reply.append_text(reply::kEnd);
     return;
   }
   {
@@ -169,14 +169,14 @@ void UpstreamTier::forward_retrieval(const Request& request, ReplyQueue& reply) 
     std::string_view key;
     while (keys.next(key)) {
       if (!is_valid_reply_key(key)) {
-        reply.append_text(kBadFormat);
+        reply.append_text(reply::kBadCommandLineFormat);
         return;
       }
     }
   }
   PendingReply* leader = groups_.open(reply, request.key_count);
   if (leader == nullptr) {
-    reply.append_text("SERVER_ERROR too many keys\r\n");
+    reply.append_text(reply::kTooManyKeys);
     return;
   }
   leader->end_with_end = true;
@@ -222,7 +222,7 @@ void UpstreamTier::forward_retrieval(const Request& request, ReplyQueue& reply) 
 void UpstreamTier::forward_to_all(const Request& request, ReplyQueue& reply) {
   PendingReply* leader = groups_.open(reply, static_cast<uint32_t>(servers_.size()));
   if (leader == nullptr) {
-    reply.append_text("SERVER_ERROR out of memory\r\n");
+    reply.append_text(reply::kOutOfMemoryShort);
     return;
   }
   leader->silent = request.noreply;

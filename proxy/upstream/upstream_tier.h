@@ -11,10 +11,10 @@
 #include <span>
 #include <string_view>
 
-#include "proxy/core/reactor.h"
 #include "proxy/core/pending_reply.h"
-#include "proxy/upstream/ketama.h"
+#include "proxy/core/reactor.h"
 #include "proxy/core/tier.h"
+#include "proxy/upstream/ketama.h"
 #include "proxy/upstream/reply_groups.h"
 #include "proxy/upstream/upstream_connection.h"
 #include "proxy/upstream/upstream_server.h"

@@ -126,8 +126,7 @@ class Harness {
           c.clock = [] { return int64_t{1700000000}; };
           return c;
         }()),
-        context_{pool_, tier_, stats_, nullptr, nullptr,
-                 kMaxValueSize, 1u << 20, 500,    0,       nullptr} {
+        context_{pool_, tier_, stats_, nullptr, nullptr, kMaxValueSize, 1u << 20, 500, 0, nullptr} {
     context_.max_reply_backlog = config & 2 ? 4096 : 1u << 20;
     context_.chain_buffer_limit = config & 4 ? 24 : UINT32_MAX;
     context_.slow_client_timeout_ms = config & 8 ? 2000 : 0;

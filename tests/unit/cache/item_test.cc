@@ -54,6 +54,7 @@ TEST(ItemLayout, LargeValuesAreChunkedWithLittleWaste) {
       used += c.used;
     }
     EXPECT_EQ(used, value);
+    EXPECT_LT(capacity, l.total_bytes) << "the chunks' blocks and a header block";
     EXPECT_EQ(count, l.chunk_count);
     EXPECT_LE(count, value / kMiB + 2);
   }

@@ -7,6 +7,7 @@
 
 #include "proxy/core/connection.h"
 #include "proxy/embedded/embedded_tier.h"
+#include "test_support.h"
 
 namespace mcguard {
 namespace {
@@ -25,9 +26,9 @@ EmbeddedConfig tier_config() {
 class ConnectionLimits : public ::testing::Test {
  protected:
   ConnectionLimits()
-      : pool_(256, kBufferSize), tier_(tier_config()), context_{pool_, tier_, stats_,
-                                                                nullptr,  nullptr,  kCeiling,
-                                                                1u << 20, 2000,     0,
+      : pool_(256, kBufferSize), tier_(tier_config()), context_{pool_,    tier_,   stats_,
+                                                                nullptr,  nullptr, kCeiling,
+                                                                1u << 20, 2000,    0,
                                                                 nullptr} {
     context_.limits.attach(&box_);
   }
@@ -47,16 +48,7 @@ class ConnectionLimits : public ::testing::Test {
     for (size_t at = 0; at < input.size(); at += step) {
       const size_t n = std::min(step, input.size() - at);
       EXPECT_EQ(connection.feed(input.data() + at, n), n);
-      while (connection.wants_write()) {
-        iovec iov[64];
-        const size_t count = connection.write_iovecs(iov, 64);
-        size_t total = 0;
-        for (size_t i = 0; i < count; ++i) {
-          output.append(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
-          total += iov[i].iov_len;
-        }
-        connection.on_written(total);
-      }
+      test::drain_connection(connection, output);
     }
     return output;
   }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "proxy/embedded/embedded_tier.h"
+#include "test_support.h"
 
 namespace mcguard {
 namespace {
@@ -25,10 +26,9 @@ EmbeddedConfig tier_config() {
 class ConnectionTest : public ::testing::Test {
  protected:
   ConnectionTest()
-      : pool_(256, kBufferSize), tier_(tier_config()), context_{pool_, tier_, stats_,
-                                                                nullptr,  nullptr,  100000,
-                                                                1u << 20, 2000,     0,
-                                                                nullptr} {}
+      : pool_(256, kBufferSize), tier_(tier_config()), context_{pool_,   tier_,  stats_,   nullptr,
+                                                                nullptr, 100000, 1u << 20, 2000,
+                                                                0,       nullptr} {}
 
   // Feeds `input` in pieces of `step` bytes and returns every reply byte.
   std::string exchange(Connection& connection, const std::string& input, size_t step) {
@@ -36,23 +36,10 @@ class ConnectionTest : public ::testing::Test {
     for (size_t at = 0; at < input.size(); at += step) {
       size_t n = std::min(step, input.size() - at);
       EXPECT_EQ(connection.feed(input.data() + at, n), n);
-      drain(connection, output);
+      test::drain_connection(connection, output);
     }
     connection.on_read_idle();
     return output;
-  }
-
-  void drain(Connection& connection, std::string& output) {
-    while (connection.wants_write()) {
-      iovec iov[64];
-      size_t count = connection.write_iovecs(iov, 64);
-      size_t total = 0;
-      for (size_t i = 0; i < count; ++i) {
-        output.append(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
-        total += iov[i].iov_len;
-      }
-      connection.on_written(total);
-    }
   }
 
   BufferPool pool_;
@@ -106,7 +93,7 @@ TEST_F(ConnectionTest, UnfinishedRequestLinesDoNotPinPoolBuffers) {
   EXPECT_EQ(exchange(fine, "set flower 0 0 2\r\nok\r\n", 100), "STORED\r\n");
   std::string output;
   ASSERT_EQ(slow[3]->feed("wer\r\n", 5), 5u);
-  drain(*slow[3], output);
+  test::drain_connection(*slow[3], output);
   EXPECT_EQ(output, "VALUE flower 0 2\r\nok\r\nEND\r\n");
 }
 
@@ -144,7 +131,7 @@ TEST_F(ConnectionTest, AReplyWithNowhereToGoWaitsForABufferInsteadOfClosing) {
   connection.retry_pool_wait();
   EXPECT_FALSE(connection.waiting_for_pool());
   std::string output;
-  drain(connection, output);
+  test::drain_connection(connection, output);
   EXPECT_EQ(output, "END\r\n");
   // Past the pool wait timeout with the pool still full, the client is let go.
   Connection starved(context_, "starved");
@@ -171,7 +158,7 @@ TEST_F(ConnectionTest, OversizedValueIsRejectedSwallowedAndOldValueRemoved) {
     ASSERT_EQ(connection.feed(input.data() + at, n), n);
     // Swallowing never holds more than the one receive buffer.
     EXPECT_LE(pool_.in_use(), in_use_before + 2);
-    drain(connection, output);
+    test::drain_connection(connection, output);
   }
   EXPECT_EQ(output, "SERVER_ERROR object too large for cache\r\nEND\r\n");
   EXPECT_EQ(stats_.rejected_too_large.get(), 1u);
@@ -207,7 +194,7 @@ TEST_F(ConnectionTest, ReplyBacklogStopsReading) {
   connection.feed(gets.data(), gets.size());
   EXPECT_FALSE(connection.wants_read()) << "over the backlog, the connection stops reading";
   std::string output;
-  drain(connection, output);
+  test::drain_connection(connection, output);
   EXPECT_EQ(output.size(), 10 * (std::string("VALUE k 0 6000\r\n\r\nEND\r\n").size() + 6000));
   EXPECT_TRUE(connection.wants_read());
 }

@@ -12,33 +12,23 @@
 #include <string_view>
 #include <vector>
 
-#include "proxy/embedded/embedded_tier.h"
 #include "cache/item.h"
-#include "proxy/embedded/reply_writer.h"
 #include "cache/store.h"
+#include "proxy/embedded/embedded_tier.h"
+#include "proxy/embedded/reply_writer.h"
+#include "test_support.h"
 
 namespace mcguard {
 namespace {
+
+using test::join;
+using test::pattern;
 
 constexpr uint32_t kSize = 16;  // small buffers make every boundary easy to reach
 // The tier copies small values into the reply text; values this large are
 // queued by reference.
 constexpr size_t kLarge = 3000;
 static_assert(kLarge > ReplyWriter::kCopyLimit);
-
-std::string pattern(size_t n, char first = 'a') {
-  std::string s(n, '\0');
-  for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>(first + i % 26);
-  return s;
-}
-
-std::string join(const iovec* iov, size_t n) {
-  std::string out;
-  for (size_t i = 0; i < n; ++i) {
-    out.append(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
-  }
-  return out;
-}
 
 // Everything gather() offers right now, without consuming it.
 std::string peek(const ReplyQueue& queue) {
@@ -50,17 +40,8 @@ std::string peek(const ReplyQueue& queue) {
 // Sends everything as a kernel would: `write` bytes at most per call, over at
 // most `max_iov` iovecs; returns the bytes in order.
 std::string drain(ReplyQueue& queue, size_t write, size_t max_iov) {
-  std::string out;
-  iovec iov[64];
-  while (!queue.empty()) {
-    const size_t n = queue.gather(iov, max_iov);
-    EXPECT_GT(n, 0u);
-    if (n == 0) break;
-    const std::string offered = join(iov, n);
-    const size_t taken = std::min(write, offered.size());
-    out += offered.substr(0, taken);
-    queue.consume(taken);
-  }
+  std::string out = test::drain_queue(queue, write, max_iov);
+  EXPECT_TRUE(queue.empty()) << "a reply is still awaited";
   return out;
 }
 

@@ -11,10 +11,10 @@
 #include <thread>
 #include <vector>
 
+#include "cache/store.h"
 #include "pool/buffer_pool.h"
 #include "proxy/core/reply_queue.h"
 #include "proxy/embedded/embedded_tier.h"
-#include "cache/store.h"
 #include "tier_test_harness.h"
 
 namespace mcguard {

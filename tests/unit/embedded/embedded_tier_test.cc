@@ -3,11 +3,12 @@
 // too-large and out-of-memory errors (which also unlink the old value), stats.
 // Expected bytes follow what memcached 1.6.18 answered to the same commands with
 // real time passing (see each test's note).
+#include "proxy/embedded/embedded_tier.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "proxy/embedded/embedded_tier.h"
 #include "tier_test_harness.h"
 
 namespace mcguard {

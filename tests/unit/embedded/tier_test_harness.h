@@ -18,6 +18,7 @@
 #include "protocol/request.h"
 #include "proxy/core/reply_queue.h"
 #include "proxy/embedded/embedded_tier.h"
+#include "test_support.h"
 
 namespace mcguard::test {
 
@@ -57,22 +58,6 @@ inline void submit_commands(EmbeddedTier& tier, ReplyQueue& queue, std::string_v
     tier.execute(request, iov, queue);
     pos += length + 2;
   }
-}
-
-// Everything queued, taken as the kernel would (values straight from the store).
-inline std::string drain_queue(ReplyQueue& queue) {
-  std::string out;
-  iovec iov[64];
-  while (!queue.empty()) {
-    const size_t n = queue.gather(iov, 64);
-    size_t taken = 0;
-    for (size_t i = 0; i < n; ++i) {
-      out.append(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
-      taken += iov[i].iov_len;
-    }
-    queue.consume(taken);
-  }
-  return out;
 }
 
 class TierHarness {

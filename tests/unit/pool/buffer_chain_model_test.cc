@@ -12,9 +12,12 @@
 #include <vector>
 
 #include "pool/buffer_chain.h"
+#include "test_support.h"
 
 namespace mcguard {
 namespace {
+
+using test::contents;
 
 constexpr uint32_t kSize = 8;
 
@@ -25,12 +28,6 @@ struct Model {
 };
 
 size_t div_up(size_t a, size_t b) { return (a + b - 1) / b; }
-
-std::string contents(const BufferChain& chain) {
-  std::string out(chain.length(), '\0');
-  chain.copy_out(0, std::span<char>(out.data(), out.size()));
-  return out;
-}
 
 std::vector<iovec> all_iovecs(const BufferChain& chain, size_t offset, size_t limit) {
   std::vector<iovec> out(64);

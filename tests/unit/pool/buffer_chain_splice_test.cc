@@ -9,27 +9,16 @@
 #include <vector>
 
 #include "pool/buffer_chain.h"
+#include "test_support.h"
 
 namespace mcguard {
 namespace {
 
+using test::append;
+using test::contents;
+using test::pattern;
+
 constexpr uint32_t kSize = 8;
-
-std::string pattern(size_t n, char first = 'a') {
-  std::string s(n, '\0');
-  for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>(first + i % 26);
-  return s;
-}
-
-size_t append(BufferChain& chain, std::string_view s) {
-  return chain.append(std::span<const char>(s.data(), s.size()));
-}
-
-std::string contents(const BufferChain& chain) {
-  std::string out(chain.length(), '\0');
-  chain.copy_out(0, std::span<char>(out.data(), out.size()));
-  return out;
-}
 
 // Where each content buffer's bytes start, front to back.
 std::vector<const char*> bases(const BufferChain& chain) {

@@ -7,33 +7,17 @@
 #include <string_view>
 #include <vector>
 
+#include "test_support.h"
+
 namespace mcguard {
 namespace {
 
+using test::append;
+using test::contents;
+using test::join;
+using test::pattern;
+
 constexpr uint32_t kSize = 8;  // small buffers make every boundary easy to reach
-
-std::string pattern(size_t n, char first = 'a') {
-  std::string s(n, '\0');
-  for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>(first + i % 26);
-  return s;
-}
-
-size_t append(BufferChain& chain, std::string_view s) {
-  return chain.append(std::span<const char>(s.data(), s.size()));
-}
-
-std::string contents(const BufferChain& chain) {
-  std::string out(chain.length(), '\0');
-  chain.copy_out(0, std::span<char>(out.data(), out.size()));
-  return out;
-}
-
-std::string join(const iovec* iov, size_t n) {
-  std::string out;
-  for (size_t i = 0; i < n; ++i)
-    out.append(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
-  return out;
-}
 
 std::vector<size_t> lengths(const iovec* iov, size_t n) {
   std::vector<size_t> out;
