@@ -8,8 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "chain_support.h"
 #include "pool/buffer_chain.h"
-#include "test_support.h"
 
 namespace mcguard {
 namespace {

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "test_support.h"
+#include "chain_support.h"
 
 namespace mcguard {
 namespace {

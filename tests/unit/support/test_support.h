@@ -1,7 +1,7 @@
-// Helpers the unit tests share: test bytes, BufferChain contents, and reply bytes
-// taken out of a ReplyQueue or a Connection the way a kernel would take them. They
-// allocate freely (std::string) and must stay out of the code paths that the
-// allocation-counting tests measure.
+// Helpers the unit tests of proxy/core and above share: reply bytes taken out of a
+// ReplyQueue or a Connection the way a kernel would take them (and, through
+// chain_support.h, test bytes and chain contents). They allocate freely (std::string)
+// and must stay out of the code paths that the allocation-counting tests measure.
 #pragma once
 
 #include <sys/uio.h>
@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "pool/buffer_chain.h"
+#include "chain_support.h"
 
 namespace mcguard {
 class Connection;
@@ -19,18 +19,6 @@ class ReplyQueue;
 }  // namespace mcguard
 
 namespace mcguard::test {
-
-// n bytes cycling through the alphabet from `first`: any misplaced byte shows.
-std::string pattern(size_t n, char first = 'a');
-
-// Appends `bytes` to `chain`; returns how many fit.
-size_t append(BufferChain& chain, std::string_view bytes);
-
-// The whole content of `chain`, copied out.
-std::string contents(const BufferChain& chain);
-
-// The bytes `n` iovecs point at, in order.
-std::string join(const iovec* iov, size_t n);
 
 // Takes everything the queue can send now, as the kernel would: at most `max_write` bytes
 // per write over at most `max_iov` (<= 64) iovecs. Stops when the queue is empty or its
