@@ -10,29 +10,24 @@ namespace mcguard {
 
 static_assert(kMaxKeyLength == 250, "the kMax*LineLength bounds assume 250-byte keys");
 
-ReplyFormatter& ReplyFormatter::text(std::string_view bytes) {
+// Digits go straight into the buffer; when they do not fit, to_chars reports it and
+// size_ stays where it was.
+ReplyFormatter& ReplyFormatter::number(uint64_t value) {
   if (overflowed_) return *this;
-  if (bytes.size() > buffer_.size() - size_) {
-    overflowed_ = true;
-    return *this;
-  }
-  std::memcpy(buffer_.data() + size_, bytes.data(), bytes.size());
-  size_ += bytes.size();
+  const auto [end, ec] =
+      std::to_chars(buffer_.data() + size_, buffer_.data() + buffer_.size(), value);
+  if (ec != std::errc()) return overflow();
+  size_ = static_cast<size_t>(end - buffer_.data());
   return *this;
 }
 
-ReplyFormatter& ReplyFormatter::number(uint64_t value) {
-  char digits[20];
-  const auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), value);
-  (void)ec;  // 20 digits always hold a uint64_t
-  return text(std::string_view(digits, end - digits));
-}
-
 ReplyFormatter& ReplyFormatter::signed_number(int64_t value) {
-  char digits[20];
-  const auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), value);
-  (void)ec;  // sign + 19 digits
-  return text(std::string_view(digits, end - digits));
+  if (overflowed_) return *this;
+  const auto [end, ec] =
+      std::to_chars(buffer_.data() + size_, buffer_.data() + buffer_.size(), value);
+  if (ec != std::errc()) return overflow();
+  size_ = static_cast<size_t>(end - buffer_.data());
+  return *this;
 }
 
 ReplyFormatter& ReplyFormatter::flag(char name) {

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string_view>
 
@@ -119,7 +120,13 @@ class ReplyFormatter {
  public:
   explicit ReplyFormatter(std::span<char> buffer) : buffer_(buffer) {}
 
-  ReplyFormatter& text(std::string_view bytes);
+  // Inline: every reply line is built from these, on the request path.
+  ReplyFormatter& text(std::string_view bytes) {
+    if (overflowed_ || bytes.size() > buffer_.size() - size_) return overflow();
+    std::memcpy(buffer_.data() + size_, bytes.data(), bytes.size());
+    size_ += bytes.size();
+    return *this;
+  }
   ReplyFormatter& number(uint64_t value);
   ReplyFormatter& signed_number(int64_t value);
   ReplyFormatter& crlf() { return text(reply::kCrlf); }
@@ -160,6 +167,11 @@ class ReplyFormatter {
   std::string_view view() const { return std::string_view(buffer_.data(), size_); }
 
  private:
+  ReplyFormatter& overflow() {
+    overflowed_ = true;
+    return *this;
+  }
+
   std::span<char> buffer_;
   size_t size_ = 0;
   bool overflowed_ = false;
