@@ -10,25 +10,9 @@ namespace mcguard {
 
 static_assert(kMaxKeyLength == 250, "the kMax*LineLength bounds assume 250-byte keys");
 
-// Digits go straight into the buffer; when they do not fit, to_chars reports it and
-// size_ stays where it was.
-ReplyFormatter& ReplyFormatter::number(uint64_t value) {
-  if (overflowed_) return *this;
-  const auto [end, ec] =
-      std::to_chars(buffer_.data() + size_, buffer_.data() + buffer_.size(), value);
-  if (ec != std::errc()) return overflow();
-  size_ = static_cast<size_t>(end - buffer_.data());
-  return *this;
-}
+ReplyFormatter& ReplyFormatter::number(uint64_t value) { return digits(value); }
 
-ReplyFormatter& ReplyFormatter::signed_number(int64_t value) {
-  if (overflowed_) return *this;
-  const auto [end, ec] =
-      std::to_chars(buffer_.data() + size_, buffer_.data() + buffer_.size(), value);
-  if (ec != std::errc()) return overflow();
-  size_ = static_cast<size_t>(end - buffer_.data());
-  return *this;
-}
+ReplyFormatter& ReplyFormatter::signed_number(int64_t value) { return digits(value); }
 
 ReplyFormatter& ReplyFormatter::flag(char name) {
   const char bytes[2] = {' ', name};

@@ -5,11 +5,13 @@
 // writer overflowed instead of truncating silently.
 #pragma once
 
+#include <charconv>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <span>
 #include <string_view>
+#include <system_error>
 
 #include "protocol/base64.h"
 
@@ -169,6 +171,17 @@ class ReplyFormatter {
  private:
   ReplyFormatter& overflow() {
     overflowed_ = true;
+    return *this;
+  }
+  // Digits go straight into the buffer; when they do not fit, to_chars says so and
+  // size_ stays where it was.
+  template <typename Integer>
+  ReplyFormatter& digits(Integer value) {
+    if (overflowed_) return *this;
+    char* const end = buffer_.data() + buffer_.size();
+    const auto [last, ec] = std::to_chars(buffer_.data() + size_, end, value);
+    if (ec != std::errc()) return overflow();
+    size_ = static_cast<size_t>(last - buffer_.data());
     return *this;
   }
 
