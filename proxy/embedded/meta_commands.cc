@@ -59,6 +59,66 @@ int64_t remaining_ttl(uint32_t exptime, uint32_t now) {
   return exptime == 0 ? -1 : static_cast<int64_t>(static_cast<uint32_t>(exptime - now));
 }
 
+// ma's M token: I, + or none increments, D or - decrements; false for anything else.
+bool arithmetic_mode(char mode, bool& incr) {
+  switch (mode) {
+    case 0:
+    case 'I':
+    case '+':
+      incr = true;
+      return true;
+    case 'D':
+    case '-':
+      incr = false;
+      return true;
+    default:
+      return false;
+  }
+}
+
+// ma's success line (HD, or VA and the new value under v) with its return flags. t shows
+// the exptime as the flags before it left it.
+void append_arithmetic_reply(ReplyWriter& out, const MetaFlags& flags, const MetaKey& key,
+                             const EmbeddedTier::DeltaOutcome& outcome, bool created, uint32_t ttl,
+                             uint32_t vivify_ttl, uint32_t now) {
+  ReplyFormatter& line = out.format(kMaxMetaLineLength);
+  if (flags.has('v')) {
+    line.meta_value(outcome.length);
+  } else {
+    line.text(reply::kMetaHd);
+  }
+  uint32_t exptime = outcome.exptime_before;
+  for (size_t i = 0; i < flags.count; ++i) {
+    switch (flags.flags[i].name) {
+      case 'c':
+        line.flag_number('c', outcome.cas);
+        break;
+      case 't':
+        line.flag_signed('t', remaining_ttl(exptime, now));
+        break;
+      case 'T':
+        exptime = ttl;
+        break;
+      case 'N':
+        if (created) exptime = vivify_ttl;
+        break;
+      case 'O':
+        line.flag_token('O', flags.flags[i].token);
+        break;
+      case 'k':
+        line.flag_key(key.key, key.binary);
+        break;
+      default:
+        break;
+    }
+  }
+  line.crlf();
+  if (flags.has('v')) {
+    out.append({outcome.digits, outcome.length});
+    out.append(reply::kCrlf);
+  }
+}
+
 }  // namespace
 
 namespace {
@@ -334,18 +394,9 @@ void EmbeddedTier::meta_arithmetic(const Request& request, uint32_t now, ReplyWr
     return;
   }
   bool incr = true;
-  switch (flags.mode) {
-    case 0:
-    case 'I':
-    case '+':
-      break;
-    case 'D':
-    case '-':
-      incr = false;
-      break;
-    default:
-      out.append(reply::kMetaInvalidArithmeticMode);
-      return;
+  if (!arithmetic_mode(flags.mode, incr)) {
+    out.append(reply::kMetaInvalidArithmeticMode);
+    return;
   }
   const bool vivify = flags.has('N');
   const uint32_t ttl = flags.has('T') ? store_.expiry_time(request.exptime, now) : 0;
@@ -406,43 +457,7 @@ void EmbeddedTier::meta_arithmetic(const Request& request, uint32_t now, ReplyWr
 
   // Quiet mode hides a successful change, but not a creation (as memcached).
   if (flags.has('q') && !created) return;
-  ReplyFormatter& line = out.format(kMaxMetaLineLength);
-  if (flags.has('v')) {
-    line.meta_value(outcome.length);
-  } else {
-    line.text(reply::kMetaHd);
-  }
-  // t shows the exptime as the flags before it left it.
-  uint32_t exptime = outcome.exptime_before;
-  for (size_t i = 0; i < flags.count; ++i) {
-    switch (flags.flags[i].name) {
-      case 'c':
-        line.flag_number('c', outcome.cas);
-        break;
-      case 't':
-        line.flag_signed('t', remaining_ttl(exptime, now));
-        break;
-      case 'T':
-        exptime = ttl;
-        break;
-      case 'N':
-        if (created) exptime = vivify_ttl;
-        break;
-      case 'O':
-        line.flag_token('O', flags.flags[i].token);
-        break;
-      case 'k':
-        line.flag_key(key.key, key.binary);
-        break;
-      default:
-        break;
-    }
-  }
-  line.crlf();
-  if (flags.has('v')) {
-    out.append({outcome.digits, outcome.length});
-    out.append(reply::kCrlf);
-  }
+  append_arithmetic_reply(out, flags, key, outcome, created, ttl, vivify_ttl, now);
 }
 
 void EmbeddedTier::meta_debug(const Request& request, uint32_t now, ReplyWriter& out) {
