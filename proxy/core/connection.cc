@@ -27,6 +27,10 @@ bool reply_suppressed(const Request& request) {
   return request.noreply && request.command != Command::kMetaSet;
 }
 
+// The whole `version` reply, fixed at compile time.
+constexpr std::string_view kVersionReply = "VERSION " MCGUARD_PROTOCOL_VERSION "\r\n";
+static_assert(kVersionReply.starts_with(reply::kVersionPrefix));
+
 bool is_local(Command command) {
   return command == Command::kVersion || command == Command::kVerbosity ||
          command == Command::kQuit || command == Command::kStats;
@@ -460,14 +464,9 @@ void Connection::unlink_rejected_key() {
 
 void Connection::handle_local_command() {
   switch (request_.command) {
-    case Command::kVersion: {
-      // sizeof counts the terminating NUL: room for "\r\n" is one more.
-      char line[reply::kVersionPrefix.size() + sizeof(MCGUARD_PROTOCOL_VERSION) + 1];
-      ReplyFormatter version(line);
-      version.text(reply::kVersionPrefix).text(MCGUARD_PROTOCOL_VERSION).crlf();
-      reply_text(version.view());
+    case Command::kVersion:
+      reply_text(kVersionReply);
       break;
-    }
     case Command::kVerbosity:
       if (!request_.noreply) reply_text(reply::kOk);
       break;
