@@ -21,6 +21,10 @@ namespace mcguard {
 class UpstreamConnection;
 struct PendingReply;
 
+// --upstream-split: whether values over the upstreams' item limit are split into chunks.
+// read-only understands split values but writes none (a fleet upgrading its sidecars).
+enum class SplitMode : uint8_t { kOn, kReadOnly, kOff };
+
 struct UpstreamSettings {
   int64_t timeout_ms = 1000;
   uint32_t failure_limit = 3;
@@ -30,6 +34,9 @@ struct UpstreamSettings {
   uint32_t connections = 1;
   uint64_t max_value_size = 8u << 20;
   bool delete_on_reject = true;
+  SplitMode split_mode = SplitMode::kOn;
+  // The largest value stored as one item; larger ones are split (when split_mode is kOn).
+  uint64_t split_threshold = (1u << 20) - 512;
 };
 
 struct UpstreamServer {

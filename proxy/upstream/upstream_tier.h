@@ -16,6 +16,7 @@
 #include "proxy/core/tier.h"
 #include "proxy/upstream/ketama.h"
 #include "proxy/upstream/reply_groups.h"
+#include "proxy/upstream/split_stats.h"
 #include "proxy/upstream/upstream_connection.h"
 #include "proxy/upstream/upstream_server.h"
 
@@ -40,6 +41,7 @@ class UpstreamTier final : public Tier {
   int64_t next_deadline_ms() const;
 
   const std::deque<UpstreamServer>& servers() const { return servers_; }
+  const SplitStats& split_stats() const { return split_stats_; }
 
  private:
   UpstreamServer* route(std::string_view key);
@@ -58,6 +60,7 @@ class UpstreamTier final : public Tier {
   UpstreamContext context_;
   std::deque<UpstreamServer> servers_;
   KetamaRing ring_;
+  SplitStats split_stats_;
 };
 
 }  // namespace mcguard
