@@ -91,7 +91,7 @@ set(CPACK_RPM_PACKAGE_RELOCATABLE OFF)
 # No /usr/lib/.build-id links: the binary is stripped and ships no debug package.
 set(CPACK_RPM_SPEC_MORE_DEFINE "%define _build_id_links none")
 # The equivalents of the Debian dependencies, by their names on RPM distributions.
-set(CPACK_RPM_PACKAGE_REQUIRES "liburing, boost-program-options, spdlog, openssl-libs")
+set(CPACK_RPM_PACKAGE_REQUIRES "liburing, boost-program-options, spdlog, openssl-libs, xxhash-libs")
 set(CPACK_RPM_PACKAGE_REQUIRES_PRE "shadow-utils")
 set(CPACK_RPM_PACKAGE_AUTOREQ OFF)
 set(CPACK_RPM_PRE_INSTALL_SCRIPT_FILE ${MCGUARD_PACKAGING_DIR}/rpm/pre.sh)

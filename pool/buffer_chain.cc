@@ -264,6 +264,28 @@ uint32_t BufferChain::push_all(uint32_t stack, uint32_t list) {
   return stack;
 }
 
+bool BufferChain::split_front(size_t n, BufferChain& front) {
+  const size_t size = pool_->buffer_size();
+  if (front.pool_ != pool_ || front.buffer_count() != 0 || &front == this || n == 0 ||
+      n >= length_ || (head_offset_ + n) % size != 0) {
+    return false;
+  }
+  const auto buffers = static_cast<uint32_t>((head_offset_ + n) / size);
+  if (buffers > front.max_buffers_) return false;
+  uint32_t last = head_;
+  for (uint32_t i = 1; i < buffers; ++i) last = pool_->next(last);
+  front.head_ = head_;
+  front.head_offset_ = head_offset_;
+  front.last_ = last;
+  front.length_ = n;
+  front.reserved_ = 0;
+  head_ = pool_->next(last);
+  pool_->set_next(last, kNone);
+  head_offset_ = 0;
+  length_ -= n;
+  return true;
+}
+
 bool BufferChain::splice_from(BufferChain& other) {
   assert(&other != this && pool_ == other.pool_);
   if (&other == this || pool_ != other.pool_) return false;

@@ -58,6 +58,13 @@ class BufferChain {
   // copied + buffers given back).
   bool splice_from(BufferChain& other);
 
+  // Moves the first n content bytes to `front`, which must be empty, hold no
+  // buffer and share the pool, by relinking whole buffers: n must be less than
+  // length() and end exactly at a buffer boundary. Returns false and changes
+  // nothing otherwise (or when front's max_buffers is too small). No byte is
+  // copied and nothing is acquired.
+  bool split_front(size_t n, BufferChain& front);
+
   // iovecs over content bytes [offset, offset + limit). Returns the count
   // (stops early when max_iov is reached). Walks the buffers from the front.
   size_t iovecs(size_t offset, size_t limit, iovec* out, size_t max_iov) const;
@@ -74,6 +81,7 @@ class BufferChain {
   bool empty() const { return length_ == 0; }
   uint32_t buffer_count() const { return content_buffers() + spare_buffers(); }
   uint32_t max_buffers() const { return max_buffers_; }
+  BufferPool& pool() const { return *pool_; }
   // Free bytes in buffers already held, after the content.
   size_t spare() const;
   // Bytes promised by reserve() and not yet filled by append() or commit().

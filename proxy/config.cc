@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "proxy/core/version.h"
+#include "proxy/upstream/item_size_probe.h"
 
 namespace po = boost::program_options;
 
@@ -95,6 +96,13 @@ po::options_description option_set() {
       "4 x (max-value-size + 1m), the larger)");
   add("upstream-max-pending", po::value<unsigned>(),
       "upstream replies awaited at once per worker (default 4096)");
+  add("upstream-item-size-max", po::value<std::string>(),
+      "SIZE|auto: the upstreams' item size limit (their memcached -I); larger values are split "
+      "into chunks. auto reads each upstream's stats settings at start-up and takes the "
+      "smallest (default auto)");
+  add("upstream-split", po::value<std::string>(),
+      "on|read-only|off: store values over the upstreams' item limit as chunks; read-only reads "
+      "split values but writes none (default on)");
   add("on-reject", po::value<std::string>(),
       "delete|keep: after rejecting an oversized set, delete the key upstream (default delete)");
   add("io-engine", po::value<std::string>(),
@@ -317,6 +325,36 @@ void apply_upstream_options(const po::variables_map& vm, Settings& s) {
   }
 }
 
+// Splitting values over the upstreams' item limit into chunks.
+void apply_split_options(const po::variables_map& vm, Settings& s) {
+  if (vm.count("upstream-item-size-max")) {
+    const auto text = vm["upstream-item-size-max"].as<std::string>();
+    if (text == "auto") {
+      s.upstream_item_size_max = 0;
+    } else {
+      // memcached's own range for -I.
+      const auto size = parse_byte_size(text);
+      if (!size || *size < kMinItemSizeMax || *size > kMaxItemSizeMax) {
+        throw Failure{"--upstream-item-size-max must be auto or a size of 1k..1g, got '" + text +
+                      "'"};
+      }
+      s.upstream_item_size_max = *size;
+    }
+  }
+  if (vm.count("upstream-split")) {
+    const auto mode = vm["upstream-split"].as<std::string>();
+    if (mode == "on") {
+      s.upstream_split = SplitMode::kOn;
+    } else if (mode == "read-only") {
+      s.upstream_split = SplitMode::kReadOnly;
+    } else if (mode == "off") {
+      s.upstream_split = SplitMode::kOff;
+    } else {
+      throw Failure{"--upstream-split must be on, read-only or off"};
+    }
+  }
+}
+
 // The I/O engine and io_uring's receive ring.
 void apply_engine_options(const po::variables_map& vm, Settings& s) {
   if (vm.count("io-engine")) {
@@ -348,6 +386,7 @@ void apply_options(const po::variables_map& vm, Settings& s) {
   apply_listen_options(vm, s);
   apply_memory_options(vm, s);
   apply_upstream_options(vm, s);
+  apply_split_options(vm, s);
   apply_engine_options(vm, s);
   if (vm.count("log-level")) s.log_level = vm["log-level"].as<std::string>();
   apply_operations_options(vm, s);

@@ -14,6 +14,7 @@
 #include "proxy/core/units.h"
 #include "proxy/io/engine.h"
 #include "proxy/upstream/ketama.h"
+#include "proxy/upstream/upstream_server.h"
 
 namespace mcguard {
 
@@ -58,6 +59,12 @@ struct Settings {
     return static_cast<uint32_t>(reply_pool_size / threads / kReplyBufferSize);
   }
   bool delete_on_reject = true;
+  // Values over the upstreams' item limit (their memcached -I) are split into chunks.
+  uint64_t upstream_item_size_max = 0;  // 0: auto (each upstream's `stats settings`)
+  SplitMode upstream_split = SplitMode::kOn;
+  // The largest value stored as one item: found by the Server at start-up
+  // (proxy/upstream/item_size_probe.h) before the workers copy it; 0 until then.
+  uint64_t upstream_split_threshold = 0;
   // I/O engine: auto tries io_uring and falls back to epoll where it is refused.
   using IoEngine = mcguard::IoEngine;
   IoEngine io_engine = IoEngine::kAuto;

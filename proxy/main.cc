@@ -8,6 +8,8 @@
 
 #include <cstdio>
 #include <exception>
+#include <optional>
+#include <string>
 
 #include "proxy/config.h"
 #include "proxy/core/connection.h"
@@ -28,7 +30,17 @@ std::string mebibytes(uint64_t bytes) {
   return text;
 }
 
-void log_start(const mcguard::Settings& s, const mcguard::EngineChoice& engine) {
+// Upstream mode: the upstreams' item limit beside mcguard's own (-I), and what happens between.
+std::string describe_split_limit(const mcguard::Settings& s,
+                                 const std::optional<mcguard::SplitLimit>& split) {
+  if (!split) return "";
+  return "; upstream item_size_max " + std::to_string(split->item_size_max) +
+         " B, split threshold " + std::to_string(split->threshold) + " B (split " +
+         std::string(mcguard::split_mode_name(s.upstream_split)) + ")";
+}
+
+void log_start(const mcguard::Settings& s, const mcguard::EngineChoice& engine,
+               const std::optional<mcguard::SplitLimit>& split) {
   // Per connection: the Connection itself and its event-loop slot; its chains
   // are links through the pool, and it holds no buffer while idle.
   const uint64_t per_connection = sizeof(mcguard::Connection) + 64;
@@ -51,11 +63,11 @@ void log_start(const mcguard::Settings& s, const mcguard::EngineChoice& engine) 
                s.listen_host, s.listen_port, engine.description, tier, s.threads);
   spdlog::info(
       "memory budget {}: pool {} ({} workers x {} buffers x {} B) + {} {} + connections {} "
-      "({} x {} B) + io_uring receive buffers {}; max value {} B",
+      "({} x {} B) + io_uring receive buffers {}; max value {} B{}",
       mebibytes(pool + store + connections + receive_ring), mebibytes(pool), s.threads,
       s.buffers_per_worker(), s.buffer_size, s.upstreams.empty() ? "store" : "reply pool",
       mebibytes(store), mebibytes(connections), s.max_connections, per_connection,
-      mebibytes(receive_ring), s.max_value_size);
+      mebibytes(receive_ring), s.max_value_size, describe_split_limit(s, split));
   if (!s.config_path.empty()) spdlog::info("configuration read from {}", s.config_path);
 }
 
@@ -118,7 +130,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "mcguard: %s\n", error.what());
     return 2;
   }
-  log_start(settings, server->io_engine());
+  log_start(settings, server->io_engine(), server->split_limit());
   server->start();
   if (server->admin_port() != 0) {
     spdlog::info("admin listener on {}:{} (/metrics, /healthz, /readyz)", settings.admin_host,

@@ -59,7 +59,8 @@ void append_memcached_settings(std::string& out, const Settings& s) {
 }
 
 // `stats settings`: the upstreams and their options (upstream tier only).
-void append_upstream_settings(std::string& out, const Settings& s) {
+void append_upstream_settings(std::string& out, const Settings& s,
+                              const std::optional<SplitLimit>& split) {
   using admin::append_stat;
   for (size_t i = 0; i < s.upstreams.size(); ++i) {
     append_stat(out, "mcguard_upstream_" + std::to_string(i),
@@ -74,6 +75,28 @@ void append_upstream_settings(std::string& out, const Settings& s) {
   append_stat(out, "mcguard_upstream_retry", duration_text(s.upstream_retry_ms));
   append_stat(out, "mcguard_upstream_max_pending", uint64_t{s.upstream_max_pending});
   append_stat(out, "mcguard_reply_pool_size", s.reply_pool_size);
+  append_stat(out, "mcguard_upstream_item_size_max", split->item_size_max);
+  append_stat(out, "mcguard_upstream_split", split_mode_name(s.upstream_split));
+  append_stat(out, "mcguard_split_threshold", split->threshold);
+}
+
+// The split threshold (upstream tier): from --upstream-item-size-max, or asked of
+// the upstreams. The wait is the upstream timeout, at most a second, so upstreams
+// that are down at start-up delay it little.
+SplitLimit find_split_limit(const Settings& s) {
+  constexpr int64_t kLongestProbeMs = 1000;
+  std::vector<std::optional<uint64_t>> reported;
+  if (s.upstream_item_size_max == 0) {
+    reported = probe_item_size_max(s.upstreams, std::min(s.upstream_timeout_ms, kLongestProbeMs));
+  }
+  const SplitLimit limit = split_limit(s.upstream_item_size_max, reported);
+  const std::string line = describe_split(limit, s.upstream_split);
+  if (limit.source == ItemSizeSource::kFallback) {
+    spdlog::warn("{}", line);
+  } else {
+    spdlog::info("{}", line);
+  }
+  return limit;
 }
 
 }  // namespace
@@ -118,6 +141,10 @@ Server::Server(const Settings& settings) : settings_(settings) {
     tier_config.memory_limit = settings_.memory_limit;
     tier_config.max_value_size = settings_.max_value_size;
     tier_ = std::make_unique<EmbeddedTier>(tier_config);
+  } else {
+    // Before the workers: each copies the threshold from settings_.
+    split_ = find_split_limit(settings_);
+    settings_.upstream_split_threshold = split_->threshold;
   }
   // The admin port is bound before the data port, so a client that can connect
   // to the data port can reach /readyz too; its thread starts in start().
@@ -249,6 +276,11 @@ admin::StatsSnapshot Server::snapshot() const {
   }
   if (tier_) s.embedded = tier_->stats();
   s.upstreams = upstream_totals();
+  if (split_) {
+    s.split.emplace();
+    s.split->threshold = split_->threshold;
+    for (const auto& worker : workers_) s.split->add(worker->upstream()->split_stats());
+  }
   s.value_sizes = value_size_totals();
   s.limits = limits_.load();
   s.process = admin::ProcessFacts::read(started_);
@@ -338,7 +370,7 @@ std::string Server::render_settings() const {
   append_stat(out, "mcguard_slow_client_timeout", duration_text(s.slow_client_timeout_ms));
   append_stat(out, "mcguard_idle_timeout", duration_text(s.idle_timeout_ms));
   append_stat(out, "mcguard_tier", s.upstreams.empty() ? "embedded" : "upstream");
-  append_upstream_settings(out, s);
+  append_upstream_settings(out, s, split_);
   append_stat(out, "mcguard_on_reject", s.delete_on_reject ? "delete" : "keep");
   append_stat(out, "mcguard_admin",
               s.admin_enabled ? s.admin_host + ":" + std::to_string(admin_port()) : "off");

@@ -2,8 +2,9 @@
 // embedded tier and the workers, publishes the value-limit policy they read,
 // runs the admin HTTP listener, and answers `stats` and /metrics from all of
 // them. The constructor does everything that can fail at start-up (and
-// throws); run() serves until stop() is called. drain() and reload() are the
-// SIGTERM and SIGHUP paths; they run on the main thread.
+// throws), and in upstream mode finds the split threshold (asking the
+// upstreams, see item_size_probe.h); run() serves until stop() is called. drain() and reload() are
+// the SIGTERM and SIGHUP paths; they run on the main thread.
 #pragma once
 
 #include <atomic>
@@ -20,6 +21,7 @@
 #include "proxy/core/limits.h"
 #include "proxy/embedded/embedded_tier.h"
 #include "proxy/io/engine.h"
+#include "proxy/upstream/item_size_probe.h"
 #include "proxy/worker.h"
 
 namespace mcguard {
@@ -55,6 +57,8 @@ class Server {
   const LimitBox& limits() const { return limits_; }
   // The I/O engine chosen at start-up (io_uring or epoll, and why).
   const EngineChoice& io_engine() const { return engine_; }
+  // Upstream mode: the upstreams' item limit and the split threshold in use.
+  const std::optional<SplitLimit>& split_limit() const { return split_; }
 
  private:
   // What `stats` and /metrics print, gathered from the workers, tiers and settings now.
@@ -66,6 +70,7 @@ class Server {
 
   Settings settings_;  // as at start-up; reloadable parts live in limits_ and spdlog
   EngineChoice engine_;
+  std::optional<SplitLimit> split_;  // upstream mode
   LimitBox limits_;
   std::unique_ptr<EmbeddedTier> tier_;
   std::atomic<uint32_t> open_connections_{0};

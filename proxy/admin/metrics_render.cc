@@ -171,6 +171,22 @@ void add_upstreams(MetricsText& m, const std::vector<UpstreamTotals>& upstreams)
   }
 }
 
+// The split table's families (rows of one family stand together), then the threshold.
+void add_split(MetricsText& m, const SplitTotals& split) {
+  for (size_t i = 0; i < kSplitRowCount; ++i) {
+    const SplitRow& row = kSplitRows[i];
+    if (i == 0 || kSplitRows[i - 1].metric != row.metric) m.family(row.metric, "counter", row.help);
+    if (row.label_key.empty()) {
+      m.sample(row.metric, split.counts[i]);
+    } else {
+      m.sample(row.metric, split.counts[i], {{row.label_key, row.label_value}});
+    }
+  }
+  m.gauge("mcguard_split_threshold_bytes",
+          "Largest value stored as one upstream item; larger ones are split into chunks.",
+          split.threshold);
+}
+
 }  // namespace
 
 std::string metrics_text(const StatsSnapshot& s) {
@@ -188,6 +204,7 @@ std::string metrics_text(const StatsSnapshot& s) {
           s.chain_buffers);
   if (s.embedded) add_embedded(m, *s.embedded);
   if (!s.upstreams.empty()) add_upstreams(m, s.upstreams);
+  if (s.split) add_split(m, *s.split);
   return m.take();
 }
 

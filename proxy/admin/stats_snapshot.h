@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "proxy/admin/split_table.h"
 #include "proxy/admin/stat_table.h"
 #include "proxy/core/latency_histogram.h"
 #include "proxy/core/limits.h"
@@ -67,6 +68,7 @@ struct StatsSnapshot {
   PoolTotals pool;
   std::optional<EmbeddedStats> embedded;      // embedded tier only
   std::vector<UpstreamTotals> upstreams;      // upstream tier only, in configured order
+  std::optional<SplitTotals> split;           // upstream tier only
   std::vector<ValueSizeTotals> value_sizes;   // by slot
   std::shared_ptr<const LimitPolicy> limits;  // the policy in force
   ProcessFacts process;

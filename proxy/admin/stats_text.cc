@@ -113,6 +113,14 @@ void append_upstreams(std::string& out, const StatsSnapshot& s) {
   }
 }
 
+// Values split into chunks (upstream tier only): the counters, then the threshold in use.
+void append_split(std::string& out, const SplitTotals& split) {
+  for (size_t i = 0; i < kSplitRowCount; ++i) {
+    append_stat(out, kSplitRows[i].stats_name, split.counts[i]);
+  }
+  append_stat(out, "mcguard_split_threshold", split.threshold);
+}
+
 }  // namespace
 
 void append_stat(std::string& out, std::string_view name, uint64_t value) {
@@ -150,6 +158,7 @@ std::string stats_text(const StatsSnapshot& s) {
   append_stat(out, "mcguard_reloads", s.reloads);
   append_stat(out, "mcguard_failed_reloads", s.failed_reloads);
   append_upstreams(out, s);
+  if (s.split) append_split(out, *s.split);
   out += reply::kEnd;
   return out;
 }

@@ -6,15 +6,14 @@
 // reachable().
 #pragma once
 
-#include <sys/socket.h>
-
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <string>
+#include <optional>
 #include <vector>
 
 #include "proxy/upstream/ketama.h"
+#include "proxy/upstream/socket_address.h"
 
 namespace mcguard::admin {
 
@@ -34,11 +33,8 @@ class UpstreamProbe {
 
  private:
   struct Target {
-    std::string name;
-    sockaddr_storage address{};
-    socklen_t address_length = 0;
-    bool resolved = false;
-    int fd = -1;  // a connect in progress
+    std::optional<SocketAddress> address;  // nullopt: the name did not resolve
+    int fd = -1;                           // a connect in progress
     int64_t started_ms = 0;
     std::atomic<bool> reachable{false};
   };

@@ -375,7 +375,7 @@ bool Connection::admit_storage(size_t header_bytes, uint64_t limit) {
 }
 
 bool Connection::tier_ready() {
-  waiting_for_tier_ = !context_.tier.can_accept(request_);
+  waiting_for_tier_ = !context_.tier.can_accept(request_, replies_);
   return !waiting_for_tier_;
 }
 

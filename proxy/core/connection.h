@@ -90,7 +90,9 @@ class Connection {
   bool wants_write() const { return replies_.sendable(); }
   // True once the connection should be closed (after its replies, if any, are sent
   // when close_after_flush; at once otherwise).
-  bool should_close() const { return close_now_ || (close_after_flush_ && replies_.empty()); }
+  bool should_close() const {
+    return close_now_ || replies_.broken() || (close_after_flush_ && replies_.empty());
+  }
   bool idle() const;
   // True while a value larger than the receive buffer streams into its chain:
   // read_targets then names the chain's reserved space, so an engine can

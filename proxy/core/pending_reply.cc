@@ -31,11 +31,30 @@ void PendingReply::append_reserved(std::span<const char> bytes) {
 }
 
 void PendingReply::clear() {
+  if (stream != nullptr) stream->detach();
+  stream = nullptr;
+  stream_length = 0;
   chain.release();
   inline_length = 0;
 }
 
+size_t PendingReply::sendable_end(size_t sent) const {
+  if (stream == nullptr || sent >= stream_length) return size();
+  const size_t streamed = sent + stream->available();
+  return streamed < stream_length ? streamed : size();
+}
+
 size_t PendingReply::iovecs(size_t offset, iovec* out, size_t max_iov) const {
+  size_t streamed = 0;
+  if (offset < stream_length) {
+    streamed = stream->iovecs(out, max_iov);
+    // Nothing of the slot's own bytes may follow a stream not yet whole.
+    if (offset + stream->available() < stream_length || streamed == max_iov) return streamed;
+    offset = stream_length;
+  }
+  offset -= stream_length;
+  out += streamed;
+  max_iov -= streamed;
   size_t count = 0;
   const size_t chained = chain.length();
   if (offset < chained) {
@@ -43,7 +62,7 @@ size_t PendingReply::iovecs(size_t offset, iovec* out, size_t max_iov) const {
     // A cut-short chain must not be followed by the inline tail.
     size_t covered = 0;
     for (size_t i = 0; i < count; ++i) covered += out[i].iov_len;
-    if (covered < chained - offset) return count;
+    if (covered < chained - offset) return streamed + count;
     offset = chained;
   }
   if (count < max_iov && offset - chained < inline_length) {
@@ -51,10 +70,11 @@ size_t PendingReply::iovecs(size_t offset, iovec* out, size_t max_iov) const {
     out[count].iov_len = inline_length - (offset - chained);
     ++count;
   }
-  return count;
+  return streamed + count;
 }
 
-PendingReplyPool::PendingReplyPool(BufferPool& pool, uint32_t count, uint32_t max_chain_buffers) {
+PendingReplyPool::PendingReplyPool(BufferPool& pool, uint32_t count, uint32_t max_chain_buffers)
+    : buffer_pool_(&pool) {
   for (uint32_t i = 0; i < count; ++i) {
     PendingReply& slot = slots_.emplace_back(pool, max_chain_buffers);
     slot.next_free = free_;
@@ -77,6 +97,8 @@ PendingReply* PendingReplyPool::acquire() {
   slot->silent = slot->end_with_end = slot->collapse = false;
   slot->complete = slot->group_done = false;
   slot->owner = nullptr;
+  slot->observer = nullptr;
+  slot->touch_exptime = 0;
   slot->key_hash = 0;
   return slot;
 }

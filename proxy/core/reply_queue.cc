@@ -58,7 +58,9 @@ void ReplyQueue::append_pending(PendingReply* slot) {
 bool ReplyQueue::sendable() const {
   if (segments_head_ == segments_.size()) return false;
   const Segment& head = segments_[segments_head_];
-  return head.text_bytes > 0 || head.value || (head.pending != nullptr && head.pending->ready());
+  return head.text_bytes > 0 || head.value ||
+         (head.pending != nullptr && head.pending->ready() &&
+          head.pending->sendable_end(head.value_sent) > head.value_sent);
 }
 
 size_t ReplyQueue::gather(iovec* out, size_t max_iov) const {
@@ -78,6 +80,8 @@ size_t ReplyQueue::gather(iovec* out, size_t max_iov) const {
     if (segment.pending != nullptr) {
       if (!segment.pending->ready()) break;  // replies go out in request order
       count += segment.pending->iovecs(segment.value_sent, out + count, max_iov - count);
+      // A stream still producing: what follows waits for it.
+      if (segment.pending->sendable_end(segment.value_sent) < segment.pending->size()) break;
     }
   }
   return count;
@@ -105,6 +109,9 @@ void ReplyQueue::consume(size_t n) {
     if (segment.text_bytes == 0 && segment.pending != nullptr) {
       PendingReply* slot = segment.pending;
       const size_t take = std::min(n, slot->size() - segment.value_sent);
+      if (segment.value_sent < slot->stream_length) {
+        slot->stream->consume(std::min(take, slot->stream_length - segment.value_sent));
+      }
       segment.value_sent += take;
       n -= take;
       if (slot->ready() && segment.value_sent == slot->size()) {
@@ -118,6 +125,12 @@ void ReplyQueue::consume(size_t n) {
     }
   }
   drop_finished_front();
+}
+
+bool ReplyQueue::broken() const {
+  if (segments_head_ == segments_.size()) return false;
+  const PendingReply* slot = segments_[segments_head_].pending;
+  return slot != nullptr && slot->ready() && slot->stream != nullptr && slot->stream->broken();
 }
 
 void ReplyQueue::pending_completed(size_t bytes) {

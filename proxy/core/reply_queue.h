@@ -53,6 +53,9 @@ class ReplyQueue {
   // connection must be closed rather than answer out of step. From then on
   // appends are refused (bytes queued before stay sendable) until clear().
   bool overflowed() const { return overflowed_; }
+  // True when the reply at the front is a stream that cannot finish: the
+  // connection must be closed, as its client may already have part of it.
+  bool broken() const;
   // Nothing is owed: no bytes queued and no reply awaited.
   bool empty() const { return segments_head_ == segments_.size(); }
   // Bytes known and not yet sent (awaited replies count once complete).

@@ -18,9 +18,10 @@ namespace mcguard {
 class Tier {
  public:
   virtual ~Tier() = default;
-  // False when the tier cannot take this request now (it has no room to track
-  // its reply); the connection stops and retries later.
-  virtual bool can_accept(const Request& request) = 0;
+  // False when the tier cannot take this request from `client` now (it has no
+  // room to track its reply, or an earlier request of the same client must
+  // finish first); the connection stops and retries later.
+  virtual bool can_accept(const Request& request, const ReplyQueue& client) = 0;
   // Serves one data command whose data block (if any) is complete; `value`
   // covers value_length bytes without the trailing "\r\n". When the block
   // arrived in a chain, `value_chain` holds it (with its "\r\n") and the tier

@@ -72,7 +72,7 @@ class EmbeddedTier final : public Tier {
   Store& store() { return store_; }
 
   // Tier: always accepts, answers at once, copies values out of their chain.
-  bool can_accept(const Request&) override { return true; }
+  bool can_accept(const Request&, const ReplyQueue&) override { return true; }
   void execute(const Request& request, std::span<const iovec> value, ReplyQueue& reply,
                BufferChain*) override {
     execute(request, value, reply);

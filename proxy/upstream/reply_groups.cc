@@ -24,6 +24,30 @@ PendingReply* ReplyGroups::open(ReplyQueue& reply, uint32_t count) {
   return leader;
 }
 
+PendingReply* ReplyGroups::open_internal(uint32_t count, ReplyObserver& observer) {
+  if (count == 0 || pool_.available() < count) return nullptr;
+  PendingReply* leader = pool_.acquire();
+  leader->remaining = count;
+  leader->observer = &observer;
+  PendingReply* previous = leader;
+  for (uint32_t i = 1; i < count; ++i) {
+    PendingReply* slot = pool_.acquire();
+    slot->leader = leader;
+    previous->next_in_group = slot;
+    previous = slot;
+  }
+  leader->last = previous;
+  return leader;
+}
+
+void ReplyGroups::release(PendingReply* leader) {
+  for (PendingReply* slot = leader; slot != nullptr;) {
+    PendingReply* next = slot->next_in_group;
+    pool_.release(slot);
+    slot = next;
+  }
+}
+
 void ReplyGroups::complete(PendingReply* slot) {
   if (slot->complete) return;
   slot->complete = true;
@@ -37,6 +61,13 @@ void ReplyGroups::fail(PendingReply* slot, const char* reason) {
 }
 
 void ReplyGroups::finalize(PendingReply* leader) {
+  if (leader->observer != nullptr) {
+    for (PendingReply* slot = leader; slot != nullptr; slot = slot->next_in_group) {
+      slot->group_done = true;
+    }
+    leader->observer->group_done(leader);
+    return;
+  }
   const bool failed = leader->failure != nullptr;
   for (PendingReply* slot = leader; slot != nullptr; slot = slot->next_in_group) {
     if (leader->silent || failed || (leader->collapse && slot != leader)) slot->clear();

@@ -20,6 +20,11 @@ class ReplyGroups {
   // A group of `count` (>= 1) slots queued on `reply` in order; returns its
   // leader, or null when the pool has fewer free slots.
   PendingReply* open(ReplyQueue& reply, uint32_t count);
+  // A group no client waits on: `observer` gets it whole when it completes
+  // (failures included, with leader->failure set) and releases its slots.
+  PendingReply* open_internal(uint32_t count, ReplyObserver& observer);
+  // Gives an internal group's slots back to the pool.
+  void release(PendingReply* leader);
   void complete(PendingReply* slot);
   void fail(PendingReply* slot, const char* reason);
   uint32_t available() const { return pool_.available(); }

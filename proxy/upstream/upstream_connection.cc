@@ -12,6 +12,9 @@
 #include <climits>
 #include <cstring>
 #include <functional>
+#include <utility>
+
+#include "protocol/split_manifest.h"
 
 namespace mcguard {
 namespace {
@@ -400,6 +403,13 @@ bool UpstreamConnection::deliver(PendingReply* slot, std::string_view line, cons
   in_data_ = true;
   data_remaining_ = reply.value_length + 2;
   data_target_ = nullptr;
+  // Only a client's get-family reply can be a split value's index: internal
+  // requests read their replies as they are.
+  data_may_be_index_ = context_.split != nullptr && slot != nullptr &&
+                       slot->leader->observer == nullptr && reply.kind == ReplyKind::kValue &&
+                       reply.flags == split::kIndexFlags &&
+                       reply.value_length >= split::encoded_size(1) &&
+                       reply.value_length <= split::encoded_size(split::kMaxChunks);
   if (slot == nullptr) return true;
   if (slot->reserve(line.size() + data_remaining_)) {
     slot->append_reserved({line.data(), line.size()});
@@ -413,6 +423,7 @@ bool UpstreamConnection::deliver(PendingReply* slot, std::string_view line, cons
 void UpstreamConnection::finish_data() {
   in_data_ = false;
   data_target_ = nullptr;
+  const bool may_be_index = std::exchange(data_may_be_index_, false);
   Inflight& head = inflight_[inflight_head_];
   switch (head.expectation) {
     case Expectation::kSingle:
@@ -424,7 +435,11 @@ void UpstreamConnection::finish_data() {
     case Expectation::kRetrieval: {
       PendingReply* done = head.slot;
       head.slot = done->next_in_batch;
-      complete(done);
+      if (may_be_index && done->leader->failure == nullptr) {
+        context_.split->take_index(done, head.command);
+      } else {
+        complete(done);
+      }
       break;
     }
   }
@@ -474,6 +489,7 @@ void UpstreamConnection::fail(const char* reason) {
   release_receive_buffer();
   in_data_ = false;
   data_target_ = nullptr;
+  data_may_be_index_ = false;
   // Take the queue first: failing a group can run code that queues new requests.
   size_t count = inflight_count_;
   size_t head = inflight_head_;

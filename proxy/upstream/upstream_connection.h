@@ -33,11 +33,22 @@ enum class Expectation : uint8_t {
 // How a multi-get's key is recognised in the VALUE lines that answer it.
 uint64_t upstream_key_hash(std::string_view key);
 
+// Takes a client's get-family reply slot, complete with its VALUE line and
+// data, whose value may be a split value's index; it completes the slot itself.
+class SplitIndexHandler {
+ public:
+  virtual void take_index(PendingReply* slot, Command command) = 0;
+
+ protected:
+  ~SplitIndexHandler() = default;
+};
+
 struct UpstreamContext {
   BufferPool& pool;
   Reactor& reactor;
   ReplyGroups& groups;
   const UpstreamSettings& settings;
+  SplitIndexHandler* split = nullptr;  // null: values are never split (--upstream-split off)
 };
 
 class UpstreamConnection final : public IoHandler {
@@ -121,6 +132,7 @@ class UpstreamConnection final : public IoHandler {
   PendingReply* data_target_ = nullptr;
   uint64_t data_remaining_ = 0;
   bool in_data_ = false;
+  bool data_may_be_index_ = false;  // the value may be a split value's index
 
   // Completion engines only.
   bool receive_inflight_ = false;

@@ -11,6 +11,10 @@
 #include "protocol/parser.h"
 #include "protocol/reply_parser.h"
 #include "protocol/response.h"
+#include "protocol/split_manifest.h"
+#include "proxy/upstream/split_follow_up.h"
+#include "proxy/upstream/split_read.h"
+#include "proxy/upstream/split_write.h"
 
 namespace mcguard {
 namespace {
@@ -48,6 +52,19 @@ std::string_view second_token(std::string_view line) {
   return line.substr(start, end == std::string_view::npos ? line.size() - start : end - start);
 }
 
+// Bytes per chunk: the threshold rounded down to whole request buffers, so a
+// value's chain splits into chunks by relinking buffers, never by copying.
+uint32_t chunk_size_for(uint64_t threshold, uint32_t buffer_size) {
+  const uint64_t limit = std::min<uint64_t>(threshold, UINT32_MAX);
+  if (limit < buffer_size) return static_cast<uint32_t>(std::max<uint64_t>(limit, 1));
+  return static_cast<uint32_t>(limit / buffer_size * buffer_size);
+}
+
+bool is_split_store(Command command) {
+  return command == Command::kSet || command == Command::kAdd || command == Command::kReplace ||
+         command == Command::kCas;
+}
+
 // The key a client's own library hashed: meta 'b' keys are base64 on the wire.
 std::string_view routing_key(const Request& request, std::span<char> scratch) {
   if (!request.meta.has('b')) return request.key;
@@ -65,7 +82,20 @@ UpstreamTier::UpstreamTier(std::span<const UpstreamAddress> addresses,
       reactor_(reactor),
       groups_(replies, reactor),
       context_{pool, reactor, groups_, settings_},
-      ring_(addresses) {
+      ring_(addresses),
+      split_{groups_,
+             reactor,
+             split_stats_,
+             settings_,
+             replies.buffer_pool(),
+             chunk_size_for(settings.split_threshold, pool.buffer_size()),
+             [this](std::string_view key, int client_id) -> UpstreamConnection* {
+               UpstreamServer* server = route(key);
+               return server == nullptr ? nullptr : &pick(*server, client_id);
+             },
+             [this](int client_id, bool begin) { hold(client_id, begin); },
+             {}} {
+  if (settings_.split_mode != SplitMode::kOff) context_.split = this;
   for (const UpstreamAddress& address : addresses) {
     UpstreamServer& server = servers_.emplace_back();
     server.address = address;
@@ -79,7 +109,12 @@ UpstreamTier::UpstreamTier(std::span<const UpstreamAddress> addresses,
 
 UpstreamTier::~UpstreamTier() = default;
 
-bool UpstreamTier::can_accept(const Request& request) {
+bool UpstreamTier::can_accept(const Request& request, const ReplyQueue& client) {
+  if (!held_clients_.empty()) {
+    for (const auto& [id, count] : held_clients_) {
+      if (id == client.owner_id()) return false;
+    }
+  }
   uint32_t slots = 1;
   if (is_retrieval(request.command)) slots = std::max(1u, request.key_count);
   if (request.command == Command::kFlushAll) slots = static_cast<uint32_t>(servers_.size());
@@ -97,9 +132,58 @@ UpstreamServer* UpstreamTier::route(std::string_view key) {
   return index == KetamaRing::kNoServer ? nullptr : &servers_[index];
 }
 
-UpstreamConnection& UpstreamTier::pick(UpstreamServer& server, const ReplyQueue& client) {
-  const auto id = static_cast<uint32_t>(client.owner_id());
+UpstreamConnection& UpstreamTier::pick(UpstreamServer& server, int client_id) {
+  const auto id = static_cast<uint32_t>(client_id);
   return *server.connections[id % server.connections.size()];
+}
+
+void UpstreamTier::hold(int client_id, bool begin) {
+  for (size_t i = 0; i < held_clients_.size(); ++i) {
+    if (held_clients_[i].first != client_id) continue;
+    if (begin) {
+      ++held_clients_[i].second;
+    } else if (--held_clients_[i].second == 0) {
+      held_clients_.erase(held_clients_.begin() + static_cast<std::ptrdiff_t>(i));
+      if (client_id >= 0) reactor_.wake_client(client_id);
+    }
+    return;
+  }
+  if (begin) held_clients_.emplace_back(client_id, 1);
+}
+
+void UpstreamTier::take_index(PendingReply* slot, Command command) {
+  const ReplyQueue* owner = slot->leader->owner;
+  SplitRead::take(split_, slot, command, owner != nullptr ? owner->owner_id() : -1);
+}
+
+bool UpstreamTier::forward_split(const Request& request, std::span<const iovec> value,
+                                 ReplyQueue& reply, BufferChain* value_chain) {
+  if (settings_.split_mode == SplitMode::kOff || request.meta.count > 0) return false;
+  const bool store = is_split_store(request.command);
+  const bool follow_up = request.command == Command::kDelete || request.command == Command::kTouch;
+  if (!store && !follow_up) return false;
+  // A value that could pass for an index is stored split too, so that every
+  // item carrying the index flags or the manifest's magic is one mcguard wrote.
+  const bool lookalike =
+      store && (request.client_flags == split::kIndexFlags || split::starts_with_magic(value));
+  if (store && request.value_length <= settings_.split_threshold && !lookalike) return false;
+  if (store && settings_.split_mode == SplitMode::kReadOnly) {
+    if (!lookalike) return false;  // forwarded as it is: the upstream answers for its size
+    if (!request.noreply) reply.append_text("SERVER_ERROR value reserved for split values\r\n");
+    return true;
+  }
+  PendingReply* leader = groups_.open(reply, 1);
+  if (leader == nullptr) {
+    reply.append_text(reply::kOutOfMemoryShort);
+    return true;
+  }
+  leader->silent = request.noreply;
+  if (store) {
+    SplitWrite::start(split_, request, value, value_chain, leader, reply.owner_id());
+  } else {
+    SplitFollowUp::start(split_, request, leader, reply.owner_id());
+  }
+  return true;
 }
 
 void UpstreamTier::execute(const Request& request, std::span<const iovec> value, ReplyQueue& reply,
@@ -125,6 +209,7 @@ void UpstreamTier::forward_single(const Request& request, std::span<const iovec>
     reply.append_text(reply::kBadCommandLineFormat);
     return;
   }
+  if (forward_split(request, value, reply, value_chain)) return;
   PendingReply* leader = groups_.open(reply, 1);
   if (leader == nullptr) {
     reply.append_text(reply::kOutOfMemoryShort);
@@ -180,6 +265,7 @@ void UpstreamTier::forward_retrieval(const Request& request, ReplyQueue& reply) 
     return;
   }
   leader->end_with_end = true;
+  leader->touch_exptime = request.exptime;
   std::string_view verb = request.command == Command::kGet    ? "get"
                           : request.command == Command::kGets ? "gets"
                           : request.command == Command::kGat  ? "gat "
@@ -256,6 +342,12 @@ void UpstreamTier::remove_stale(std::string_view key, const ReplyQueue& client) 
 }
 
 void UpstreamTier::flush() {
+  // Reads that waited for reply buffers try again, each once per turn.
+  for (size_t n = split_.waiting_reads.size(); n > 0 && !split_.waiting_reads.empty(); --n) {
+    SplitRead* read = split_.waiting_reads.front();
+    split_.waiting_reads.erase(split_.waiting_reads.begin());
+    read->resume();
+  }
   for (UpstreamServer& server : servers_) {
     for (auto& connection : server.connections) connection->flush();
   }

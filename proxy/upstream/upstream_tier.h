@@ -16,20 +16,21 @@
 #include "proxy/core/tier.h"
 #include "proxy/upstream/ketama.h"
 #include "proxy/upstream/reply_groups.h"
+#include "proxy/upstream/split_context.h"
 #include "proxy/upstream/split_stats.h"
 #include "proxy/upstream/upstream_connection.h"
 #include "proxy/upstream/upstream_server.h"
 
 namespace mcguard {
 
-class UpstreamTier final : public Tier {
+class UpstreamTier final : public Tier, private SplitIndexHandler {
  public:
   // Resolves every address now; throws std::runtime_error when one cannot be.
   UpstreamTier(std::span<const UpstreamAddress> addresses, const UpstreamSettings& settings,
                BufferPool& pool, Reactor& reactor, PendingReplyPool& replies);
   ~UpstreamTier() override;
 
-  bool can_accept(const Request& request) override;
+  bool can_accept(const Request& request, const ReplyQueue& client) override;
   void execute(const Request& request, std::span<const iovec> value, ReplyQueue& reply,
                BufferChain* value_chain) override;
   void remove_stale(std::string_view key, const ReplyQueue& client) override;
@@ -47,7 +48,16 @@ class UpstreamTier final : public Tier {
   UpstreamServer* route(std::string_view key);
   // One client's requests to one server always share a connection, so they
   // reach memcached in the order the client sent them.
-  UpstreamConnection& pick(UpstreamServer& server, const ReplyQueue& client);
+  UpstreamConnection& pick(UpstreamServer& server, const ReplyQueue& client) {
+    return pick(server, client.owner_id());
+  }
+  UpstreamConnection& pick(UpstreamServer& server, int client_id);
+  // Values over the threshold (and any that could pass for an index) are
+  // split; true when this request was taken that way.
+  bool forward_split(const Request& request, std::span<const iovec> value, ReplyQueue& reply,
+                     BufferChain* value_chain);
+  void take_index(PendingReply* slot, Command command) override;
+  void hold(int client_id, bool begin);
   void forward_single(const Request& request, std::span<const iovec> value, ReplyQueue& reply,
                       BufferChain* value_chain);
   void forward_retrieval(const Request& request, ReplyQueue& reply);
@@ -61,6 +71,10 @@ class UpstreamTier final : public Tier {
   std::deque<UpstreamServer> servers_;
   KetamaRing ring_;
   SplitStats split_stats_;
+  SplitContext split_;
+  // Clients with a split operation under way, and how many: their later
+  // requests wait, so they reach the servers after it.
+  std::vector<std::pair<int, uint32_t>> held_clients_;
 };
 
 }  // namespace mcguard

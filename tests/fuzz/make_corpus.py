@@ -4,10 +4,13 @@
 Seeds are real memcached traffic (requests for the parser and the Connection,
 replies of memcached 1.6 for the reply parser), each behind the schedule byte the
 targets read first (0: one read; others: SplitSchedule sizes), and for the
-Connection a configuration byte. Run it again after changing the seeds; the
-files are committed so CI needs no Python.
+Connection a configuration byte; split-value manifests (protocol/split_manifest.h)
+behind their key's length and key, checksummed by the system's libxxhash. Run it
+again after changing the seeds; the files are committed so CI needs no Python.
 """
+import ctypes
 import os
+import struct
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SEP = b"\xff\xfe\xfd"  # connection_fuzz.cc kStreamSeparator
@@ -73,3 +76,31 @@ write("connection", "backlog", bytes([0x33, 0x02]) + REQUESTS["chain"] + b"get c
 for name, stream in REPLIES.items():
     for schedule in (0, 2, 0x43):
         write("reply_parser", "%s_%02x" % (name, schedule), bytes([schedule]) + stream)
+
+
+# split_manifest.h's layout, checksummed through the libxxhash mcguard links.
+xxhash = ctypes.CDLL("libxxhash.so.0")
+xxhash.XXH3_64bits.restype = ctypes.c_uint64
+xxhash.XXH3_64bits.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
+xxhash.XXH3_64bits_withSeed.restype = ctypes.c_uint64
+xxhash.XXH3_64bits_withSeed.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint64]
+
+
+def manifest(key, total, chunk_size, flags, generation):
+    count = max(1, -(-total // chunk_size))
+    body = b"\0MCGSPL\x01" + struct.pack("<B3xIQIIQ", 1, count, total, chunk_size, flags,
+                                            generation)
+    body += b"".join(struct.pack("<Q", 0x1000 + i) for i in range(count))
+    seed = xxhash.XXH3_64bits(key, len(key))
+    return bytes([len(key)]) + key + body + struct.pack(
+        "<Q", xxhash.XXH3_64bits_withSeed(body, len(body), seed))
+
+
+MANIFESTS = {
+    "one_chunk": manifest(b"user:42", 1000, 1 << 20, 5, 0x0123456789abcdef),
+    "three_chunks": manifest(b"big", 2 * 1000 + 1, 1000, 0, 7),
+    "empty_value": manifest(b"e", 0, 1000, 0, 1),
+    "binary_key": manifest(b"a b\r\n\0\xff", 5000, 4096, 0xffffffff, 0xffffffffffffffff),
+}
+for name, data in MANIFESTS.items():
+    write("split_manifest", name, data)

@@ -375,3 +375,44 @@ TEST(BufferChainMoveTest, ChainsInAGrowingVectorKeepTheirContent) {
 
 }  // namespace
 }  // namespace mcguard
+
+namespace mcguard {
+namespace {
+
+TEST(BufferChainSplitTest, SplitsAtABufferBoundaryByRelinking) {
+  BufferPool pool(8, kSize);
+  BufferChain chain(pool, 8);
+  const std::string data = test::pattern(3 * kSize + 5);
+  test::append(chain, data);
+  const std::vector<const char*> before = bases(chain);
+  BufferChain front(pool, 8);
+  ASSERT_TRUE(chain.split_front(2 * kSize, front));
+  EXPECT_EQ(test::contents(front), data.substr(0, 2 * kSize));
+  EXPECT_EQ(test::contents(chain), data.substr(2 * kSize));
+  // The same buffers, not copies.
+  EXPECT_EQ(bases(front), std::vector<const char*>(before.begin(), before.begin() + 2));
+  EXPECT_EQ(bases(chain), std::vector<const char*>(before.begin() + 2, before.end()));
+  EXPECT_EQ(pool.available(), 8u - 4u);
+  front.release();
+  chain.release();
+  EXPECT_EQ(pool.available(), 8u);
+}
+
+TEST(BufferChainSplitTest, RefusesWhatWouldNeedACopyAndChangesNothing) {
+  BufferPool pool(8, kSize);
+  BufferChain chain(pool, 8);
+  const std::string data = test::pattern(2 * kSize + 3);
+  test::append(chain, data);
+  BufferChain front(pool, 8);
+  EXPECT_FALSE(chain.split_front(kSize + 1, front));  // inside a buffer
+  EXPECT_FALSE(chain.split_front(0, front));
+  EXPECT_FALSE(chain.split_front(data.size(), front));  // nothing would be left
+  BufferChain small(pool, 1);
+  EXPECT_FALSE(chain.split_front(2 * kSize, small));  // front may hold one buffer only
+  EXPECT_EQ(test::contents(chain), data);
+  EXPECT_TRUE(front.empty());
+  EXPECT_EQ(pool.available(), 8u - 3u);
+}
+
+}  // namespace
+}  // namespace mcguard

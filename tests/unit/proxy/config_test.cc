@@ -86,6 +86,9 @@ TEST(ConfigDefaults, NoOptionsGiveTheDocumentedDefaults) {
   EXPECT_EQ(s.upstream_max_pending, 4096u);
   EXPECT_EQ(s.reply_pool_size, 0u) << "embedded tier: no reply pool";
   EXPECT_TRUE(s.delete_on_reject);
+  EXPECT_EQ(s.upstream_item_size_max, 0u) << "auto";
+  EXPECT_EQ(s.upstream_split, SplitMode::kOn);
+  EXPECT_EQ(s.upstream_split_threshold, 0u) << "found by the Server at start-up";
   EXPECT_EQ(s.io_engine, IoEngine::kAuto);
   EXPECT_EQ(s.uring_recv_buffers, 256u);
   EXPECT_EQ(s.uring_recv_buffer_size, 16u << 10);
@@ -138,6 +141,8 @@ TEST(ConfigPrintAndExit, HelpListsEveryOption) {
                                "--upstream-retry",
                                "--reply-pool-size",
                                "--upstream-max-pending",
+                               "--upstream-item-size-max",
+                               "--upstream-split ",
                                "--on-reject",
                                "--io-engine",
                                "--uring-recv-buffers",
@@ -314,6 +319,29 @@ TEST(ConfigUpstream, OnReject) {
   EXPECT_EQ(refused({"--on-reject", "drop"}), "--on-reject must be delete or keep");
 }
 
+TEST(ConfigUpstream, ItemSizeMaxIsAutoOrMemcachedsRange) {
+  EXPECT_EQ(accepted({"--upstream-item-size-max", "2m"}).upstream_item_size_max, 2ull << 20);
+  EXPECT_EQ(accepted({"--upstream-item-size-max", "1k"}).upstream_item_size_max, 1024u);
+  EXPECT_EQ(accepted({"--upstream-item-size-max", "1g"}).upstream_item_size_max, 1ull << 30);
+  EXPECT_EQ(accepted({"--upstream-item-size-max", "4194304"}).upstream_item_size_max, 4ull << 20);
+  EXPECT_EQ(accepted({"--upstream-item-size-max", "auto"}).upstream_item_size_max, 0u);
+  for (const char* text : {"", "0", "1023", "1025m", "auto2", "lots", "-1m"}) {
+    EXPECT_EQ(refused(option_with("upstream-item-size-max", text)),
+              std::string("--upstream-item-size-max must be auto or a size of 1k..1g, got '") +
+                  text + "'");
+  }
+}
+
+TEST(ConfigUpstream, SplitModes) {
+  EXPECT_EQ(accepted({"--upstream-split", "on"}).upstream_split, SplitMode::kOn);
+  EXPECT_EQ(accepted({"--upstream-split", "read-only"}).upstream_split, SplitMode::kReadOnly);
+  EXPECT_EQ(accepted({"--upstream-split", "off"}).upstream_split, SplitMode::kOff);
+  for (const char* text : {"", "yes", "readonly", "ON"}) {
+    EXPECT_EQ(refused(option_with("upstream-split", text)),
+              "--upstream-split must be on, read-only or off");
+  }
+}
+
 TEST(ConfigUpstream, ReplyPoolDefaultsAndMinimum) {
   // Per worker: 16m, or four max-size values with 1m each if that is more.
   Settings s = accepted({"--upstream", "h:1", "-t", "2"});
@@ -480,6 +508,8 @@ TEST(ConfigFile, FileSetsOptionsAndTheCommandLineWins) {
       "log-level = debug\n"
       "max-value-size = 1m\n"
       "upstream-failover = true\n"
+      "upstream-item-size-max = 4m\n"
+      "upstream-split = read-only\n"
       "admin = off\n");
   const Settings s = accepted({"--config", file.path(), "-p", "2222", "-I", "2m"});
   EXPECT_EQ(s.config_path, file.path());
@@ -488,6 +518,8 @@ TEST(ConfigFile, FileSetsOptionsAndTheCommandLineWins) {
   EXPECT_EQ(s.threads, 3u);
   EXPECT_EQ(s.log_level, "debug");
   EXPECT_TRUE(s.upstream_failover);
+  EXPECT_EQ(s.upstream_item_size_max, 4ull << 20);
+  EXPECT_EQ(s.upstream_split, SplitMode::kReadOnly);
   EXPECT_FALSE(s.admin_enabled);
 }
 

@@ -32,7 +32,7 @@ void UpstreamHarness::execute(std::string_view input) {
       value.push_back({const_cast<char*>(input.data() + pos), request.value_length});
       pos += request.value_length + 2;
     }
-    ASSERT_TRUE(tier_->can_accept(request));
+    ASSERT_TRUE(tier_->can_accept(request, queue_));
     tier_->execute(request, value, queue_, nullptr);
   }
 }

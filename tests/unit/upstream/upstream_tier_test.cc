@@ -334,7 +334,7 @@ TEST(UpstreamTier, MultiGetWithMoreKeysThanSlotsIsRefused) {
   request += "\r\n";
   ASSERT_EQ(parse_header({request.data(), request.size()}, parsed).status,
             ParseResult::Status::kRequest);
-  EXPECT_TRUE(h.tier().can_accept(parsed)) << "answered at once rather than waited for";
+  EXPECT_TRUE(h.tier().can_accept(parsed, h.queue())) << "answered at once rather than waited for";
   h.tier().execute(parsed, {}, h.queue(), nullptr);
   EXPECT_EQ(h.drain(), "SERVER_ERROR too many keys\r\n");
 }

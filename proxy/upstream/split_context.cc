@@ -1,0 +1,81 @@
+#include "proxy/upstream/split_context.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "protocol/reply_parser.h"
+
+namespace mcguard {
+
+bool queue_request(UpstreamConnection& connection,
+                   std::initializer_list<std::string_view> pieces) {
+  for (std::string_view piece : pieces) {
+    if (!connection.queue(piece)) {
+      connection.fail("out of memory");
+      return false;
+    }
+  }
+  return true;
+}
+
+size_t copy_reply(const PendingReply& slot, size_t offset, std::span<char> out) {
+  iovec iov[64];
+  size_t copied = 0;
+  while (copied < out.size() && offset < slot.size()) {
+    const size_t count = slot.iovecs(offset, iov, 64);
+    if (count == 0) break;
+    for (size_t i = 0; i < count && copied < out.size(); ++i) {
+      const size_t take = std::min(iov[i].iov_len, out.size() - copied);
+      std::memcpy(out.data() + copied, iov[i].iov_base, take);
+      copied += take;
+      offset += take;
+    }
+  }
+  return copied;
+}
+
+std::string reply_text(const PendingReply& slot) {
+  char line[256];
+  return std::string(line, copy_reply(slot, 0, line));
+}
+
+bool decode_index_reply(const PendingReply& slot, std::string_view key, split::Manifest& out) {
+  char head[kMaxReplyLineLength + 2];
+  const size_t head_length = copy_reply(slot, 0, head);
+  Reply reply;
+  const ReplyParseResult parsed =
+      parse_reply_header({head, head_length}, reply, split::encoded_size(split::kMaxChunks));
+  if (parsed.status != ReplyParseResult::kReply || reply.kind != ReplyKind::kValue ||
+      reply.flags != split::kIndexFlags || reply.key != key ||
+      slot.size() != parsed.consumed + reply.value_length + 2) {
+    return false;
+  }
+  std::string data(reply.value_length, '\0');
+  if (copy_reply(slot, parsed.consumed, data) != data.size()) return false;
+  return split::decode(data, key, out);
+}
+
+void sweep_chunks(SplitContext& context, std::string_view key, const split::Manifest& manifest,
+                  int client_id, const std::string* touch_exptime) {
+  char chunk_key[split::kChunkKeyLength];
+  for (uint32_t i = 0; i < manifest.chunk_count; ++i) {
+    split::chunk_key(key, manifest.generation, i, chunk_key);
+    const std::string_view name(chunk_key, split::kChunkKeyLength);
+    UpstreamConnection* connection = context.connection_for(name, client_id);
+    const bool queued =
+        connection != nullptr &&
+        (touch_exptime == nullptr
+             ? queue_request(*connection, {"delete ", name, " noreply\r\nmn\r\n"})
+             : queue_request(*connection,
+                             {"touch ", name, " ", *touch_exptime, " noreply\r\nmn\r\n"}));
+    if (!queued) {
+      if (touch_exptime == nullptr) context.stats.orphan_chunks.add();
+      continue;
+    }
+    connection->expect(Expectation::kQuiet, touch_exptime == nullptr ? Command::kDelete
+                                                                      : Command::kTouch,
+                       nullptr);
+  }
+}
+
+}  // namespace mcguard

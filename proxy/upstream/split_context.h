@@ -1,0 +1,63 @@
+// SplitContext: what the operations on split values (split_write.h,
+// split_read.h, split_follow_up.h) need from the upstream tier that runs them,
+// and the few request and reply helpers they share. Every operation runs on
+// its worker's thread, as the tier does.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol/split_manifest.h"
+#include "proxy/core/pending_reply.h"
+#include "proxy/core/reactor.h"
+#include "proxy/upstream/reply_groups.h"
+#include "proxy/upstream/split_stats.h"
+#include "proxy/upstream/upstream_connection.h"
+
+namespace mcguard {
+
+class SplitRead;
+
+struct SplitContext {
+  ReplyGroups& groups;
+  Reactor& reactor;
+  SplitStats& stats;
+  const UpstreamSettings& settings;
+  BufferPool& reply_pool;  // where upstream replies land (chunks being read)
+  uint32_t chunk_size;     // bytes per chunk (a whole number of request buffers)
+  // The connection that carries requests for `key` on behalf of client
+  // `client_id` (so they stay in order with the client's own); null when the
+  // key's server is unavailable.
+  std::function<UpstreamConnection*(std::string_view key, int client_id)> connection_for;
+  // An operation of client `client_id` begins (true) or ends (false); while
+  // one runs, the tier holds the client's later requests back.
+  std::function<void(int client_id, bool begin)> hold;
+  // Reads waiting for room in the reply pool; the tier pumps them each turn.
+  std::vector<SplitRead*> waiting_reads;
+};
+
+// Queues the pieces as one request; false when the pool cannot hold them (the
+// connection is then failed, so nothing partial is sent).
+bool queue_request(UpstreamConnection& connection, std::initializer_list<std::string_view> pieces);
+
+// Copies up to out.size() reply bytes of `slot` from `offset`; returns how many.
+size_t copy_reply(const PendingReply& slot, size_t offset, std::span<char> out);
+
+// The reply a slot captured, as text (status replies are short; longer ones are cut).
+std::string reply_text(const PendingReply& slot);
+
+// When `slot` captured "VALUE <key> <flags> <bytes> [<cas>]" and a data block
+// that is a split value's index for `key`: decodes its manifest.
+bool decode_index_reply(const PendingReply& slot, std::string_view key, split::Manifest& out);
+
+// Sends "delete" (or, with touch_exptime set, "touch") for every chunk of
+// `manifest`, without replies. Counts chunks it could not send as orphans.
+void sweep_chunks(SplitContext& context, std::string_view key, const split::Manifest& manifest,
+                  int client_id, const std::string* touch_exptime = nullptr);
+
+}  // namespace mcguard

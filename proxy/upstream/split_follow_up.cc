@@ -1,0 +1,66 @@
+#include "proxy/upstream/split_follow_up.h"
+
+namespace mcguard {
+
+SplitFollowUp::SplitFollowUp(SplitContext& context, const Request& request,
+                             PendingReply* client_slot, int client_id)
+    : context_(context),
+      command_(request.command),
+      key_(request.key),
+      exptime_(std::to_string(request.exptime)),
+      client_slot_(client_slot),
+      client_id_(client_id) {}
+
+void SplitFollowUp::start(SplitContext& context, const Request& request,
+                          PendingReply* client_slot, int client_id) {
+  UpstreamConnection* connection = context.connection_for(request.key, client_id);
+  auto* follow_up = new SplitFollowUp(context, request, client_slot, client_id);
+  // Slots: a guard that keeps the group open while queueing, the read, the command.
+  PendingReply* guard = connection == nullptr ? nullptr : context.groups.open_internal(3, *follow_up);
+  if (guard == nullptr) {
+    context.groups.fail(client_slot, connection == nullptr ? "upstream unavailable" : "out of memory");
+    delete follow_up;
+    return;
+  }
+  PendingReply* lookup = guard->next_in_group;
+  PendingReply* command = guard->last;
+  lookup->key_hash = upstream_key_hash(request.key);
+  bool queued = queue_request(*connection, {"get ", request.key, "\r\n"});
+  if (queued) connection->expect(Expectation::kRetrieval, Command::kGet, lookup);
+  queued = queued && (request.command == Command::kDelete
+                          ? queue_request(*connection, {"delete ", request.key, "\r\n"})
+                          : queue_request(*connection, {"touch ", request.key, " ",
+                                                        follow_up->exptime_, "\r\n"}));
+  if (queued) {
+    connection->expect(Expectation::kSingle, request.command, command);
+  } else {
+    context.groups.fail(lookup, "out of memory");
+    context.groups.fail(command, "out of memory");
+  }
+  context.groups.complete(guard);
+}
+
+void SplitFollowUp::group_done(PendingReply* leader) {
+  const std::string text = reply_text(*leader->last);
+  const bool applied = text == (command_ == Command::kDelete ? "DELETED\r\n" : "TOUCHED\r\n");
+  split::Manifest manifest;
+  const bool split = applied && decode_index_reply(*leader->next_in_group, key_, manifest);
+  const char* failure = leader->failure;
+  context_.groups.release(leader);
+  if (split) {
+    sweep_chunks(context_, key_, manifest, client_id_,
+                 command_ == Command::kTouch ? &exptime_ : nullptr);
+    if (command_ == Command::kDelete) context_.stats.orphan_cleanups.add();
+  }
+  if (text.empty()) {
+    context_.groups.fail(client_slot_, failure != nullptr ? failure : "upstream error");
+  } else {
+    if (!client_slot_->append(text) && client_slot_->leader->failure == nullptr) {
+      client_slot_->leader->failure = "out of memory";
+    }
+    context_.groups.complete(client_slot_);
+  }
+  delete this;
+}
+
+}  // namespace mcguard

@@ -1,0 +1,254 @@
+#include "proxy/upstream/split_write.h"
+
+#include <algorithm>
+#include <string_view>
+#include <vector>
+
+#include "protocol/response.h"
+
+namespace mcguard {
+namespace {
+
+constexpr std::string_view kStored = "STORED\r\n";
+
+std::string_view verb(Command command) {
+  switch (command) {
+    case Command::kAdd:
+      return "add ";
+    case Command::kReplace:
+      return "replace ";
+    case Command::kCas:
+      return "cas ";
+    default:
+      return "set ";
+  }
+}
+
+// iovecs over bytes [offset, offset + length) of `all`.
+std::vector<iovec> slice(std::span<const iovec> all, uint64_t offset, uint64_t length) {
+  std::vector<iovec> out;
+  for (const iovec& part : all) {
+    if (length == 0) break;
+    if (offset >= part.iov_len) {
+      offset -= part.iov_len;
+      continue;
+    }
+    const size_t take = std::min<uint64_t>(part.iov_len - offset, length);
+    out.push_back({static_cast<char*>(part.iov_base) + offset, take});
+    offset = 0;
+    length -= take;
+  }
+  return out;
+}
+
+// Every iovec of the value, however many buffers it spans.
+std::vector<iovec> value_iovecs(std::span<const iovec> value, const BufferChain* chain,
+                                uint64_t length) {
+  if (chain == nullptr) return {value.begin(), value.end()};
+  std::vector<iovec> out(length / chain->pool().buffer_size() + 2);
+  out.resize(chain->iovecs(0, length, out.data(), out.size()));
+  return out;
+}
+
+}  // namespace
+
+void SplitWrite::start(SplitContext& context, const Request& request, std::span<const iovec> value,
+                       BufferChain* value_chain, PendingReply* client_slot, int client_id) {
+  auto* write = new SplitWrite(context, request, client_slot, client_id);
+  write->send_chunks(value, value_chain);
+}
+
+SplitWrite::SplitWrite(SplitContext& context, const Request& request, PendingReply* client_slot,
+                       int client_id)
+    : context_(context),
+      command_(request.command),
+      key_(request.key),
+      exptime_(std::to_string(request.exptime)),
+      cas_unique_(request.cas_unique),
+      client_slot_(client_slot),
+      client_id_(client_id) {
+  manifest_.total_length = request.value_length;
+  manifest_.chunk_size = context.chunk_size;
+  manifest_.chunk_count = static_cast<uint32_t>(
+      std::max<uint64_t>(1, (request.value_length + context.chunk_size - 1) / context.chunk_size));
+  manifest_.client_flags = request.client_flags;
+  manifest_.generation = split::new_generation();
+  context_.hold(client_id_, true);
+}
+
+void SplitWrite::send_chunks(std::span<const iovec> value, BufferChain* value_chain) {
+  const uint64_t total = manifest_.total_length;
+  const uint32_t count = manifest_.chunk_count;
+  const uint64_t chunk_size = manifest_.chunk_size;
+  {
+    // Every checksum before any buffer moves: sending packs them.
+    const std::vector<iovec> all = value_iovecs(value, value_chain, total);
+    manifest_.checksums.resize(count);
+    for (uint32_t i = 0; i < count; ++i) {
+      const uint64_t offset = i * chunk_size;
+      const std::vector<iovec> part = slice(all, offset, std::min(chunk_size, total - offset));
+      manifest_.checksums[i] = split::chunk_checksum(part, manifest_.generation, i);
+    }
+  }
+  // One slot per chunk, after a guard slot that keeps the group open until
+  // every chunk is queued (a failure while queueing completes slots at once).
+  PendingReply* guard = context_.groups.open_internal(count + 1, *this);
+  if (guard == nullptr) {
+    finish(reply::kOutOfMemoryShort);
+    return;
+  }
+  uint64_t split_off = 0;  // bytes taken from the chain's front so far
+  PendingReply* slot = guard->next_in_group;
+  char chunk_key[split::kChunkKeyLength];
+  for (uint32_t i = 0; i < count; ++i) {
+    PendingReply* next = slot->next_in_group;
+    const uint64_t offset = i * chunk_size;
+    const uint64_t length = std::min(chunk_size, total - offset);
+    split::chunk_key(key_, manifest_.generation, i, chunk_key);
+    const std::string_view name(chunk_key, split::kChunkKeyLength);
+    UpstreamConnection* connection = context_.connection_for(name, client_id_);
+    if (connection == nullptr) {
+      context_.groups.fail(slot, "upstream unavailable");
+      slot = next;
+      continue;
+    }
+    const std::string length_text = std::to_string(length);
+    bool queued =
+        queue_request(*connection, {"set ", name, " 0 ", exptime_, " ", length_text, "\r\n"});
+    if (queued && value_chain != nullptr && value_chain->length() == length + 2) {
+      queued = connection->queue(*value_chain);  // the last chunk, "\r\n" included
+    } else if (queued && value_chain != nullptr) {
+      BufferChain piece(value_chain->pool(), value_chain->max_buffers());
+      if (offset == split_off && value_chain->split_front(length, piece)) {
+        split_off += length;
+        queued = connection->queue(piece);
+      } else {
+        iovec iov[1024];
+        const size_t n = value_chain->iovecs(offset - split_off, length, iov, 1024);
+        queued = connection->queue(std::span<const iovec>(iov, n));
+      }
+      queued = queued && connection->queue("\r\n");
+    } else if (queued) {
+      const std::vector<iovec> part = slice(value, offset, length);
+      queued = connection->queue(part) && connection->queue("\r\n");
+    }
+    if (!queued) {
+      connection->fail("out of memory");
+      context_.groups.fail(slot, "out of memory");
+    } else {
+      connection->expect(Expectation::kSingle, Command::kSet, slot);
+    }
+    slot = next;
+  }
+  context_.groups.complete(guard);
+}
+
+void SplitWrite::group_done(PendingReply* leader) {
+  if (!index_sent_) {
+    chunks_done(leader);
+  } else {
+    index_done(leader);
+  }
+}
+
+void SplitWrite::chunks_done(PendingReply* leader) {
+  std::string error;
+  if (leader->failure != nullptr) error = "SERVER_ERROR " + std::string(leader->failure) + "\r\n";
+  for (PendingReply* slot = leader->next_in_group; slot != nullptr && error.empty();
+       slot = slot->next_in_group) {
+    std::string text = reply_text(*slot);
+    if (text != kStored) error = text.empty() ? std::string(reply::kOutOfMemory) : text;
+  }
+  context_.groups.release(leader);
+  if (!error.empty()) {
+    // No index names these chunks: whatever was stored goes.
+    delete_chunks();
+    finish(error);
+    return;
+  }
+  send_index();
+}
+
+void SplitWrite::send_index() {
+  index_sent_ = true;
+  UpstreamConnection* connection = context_.connection_for(key_, client_id_);
+  replaces_ = command_ != Command::kAdd;
+  PendingReply* guard =
+      connection == nullptr ? nullptr : context_.groups.open_internal(replaces_ ? 3 : 2, *this);
+  if (guard == nullptr) {
+    delete_chunks();
+    finish(connection == nullptr ? "SERVER_ERROR upstream unavailable\r\n"
+                                 : reply::kOutOfMemoryShort);
+    return;
+  }
+  std::string body(split::encoded_size(manifest_.chunk_count), '\0');
+  split::encode(manifest_, key_, body);
+  PendingReply* index = guard->last;
+  bool queued = true;
+  if (replaces_) {
+    // The value this one replaces, read just before: its chunks go once the
+    // index is stored.
+    PendingReply* previous = guard->next_in_group;
+    previous->key_hash = upstream_key_hash(key_);
+    queued = queue_request(*connection, {"get ", key_, "\r\n"});
+    if (queued) connection->expect(Expectation::kRetrieval, Command::kGet, previous);
+  }
+  const std::string flags = std::to_string(split::kIndexFlags);
+  const std::string length = std::to_string(body.size());
+  const std::string cas = command_ == Command::kCas ? " " + std::to_string(cas_unique_) : "";
+  queued = queued && queue_request(*connection, {verb(command_), key_, " ", flags, " ", exptime_,
+                                                 " ", length, cas, "\r\n", body, "\r\n"});
+  if (queued) {
+    connection->expect(Expectation::kSingle, command_, index);
+  } else {
+    for (PendingReply* slot = guard->next_in_group; slot != nullptr; slot = slot->next_in_group) {
+      context_.groups.fail(slot, "out of memory");
+    }
+  }
+  context_.groups.complete(guard);
+}
+
+void SplitWrite::index_done(PendingReply* leader) {
+  const std::string text = reply_text(*leader->last);
+  split::Manifest previous;
+  const bool replaced = text == kStored && replaces_ &&
+                        decode_index_reply(*leader->next_in_group, key_, previous) &&
+                        previous.generation != manifest_.generation;
+  const char* failure = leader->failure;
+  context_.groups.release(leader);
+  if (text == kStored) {
+    context_.stats.sets.add();
+    context_.stats.chunks_written.add(manifest_.chunk_count);
+    if (replaced) {
+      sweep_chunks(context_, key_, previous, client_id_);
+      context_.stats.orphan_cleanups.add();
+    }
+    finish(text);
+  } else if (text.empty()) {
+    // Lost on the way: the index may or may not be stored, so its chunks stay.
+    context_.stats.orphan_chunks.add(manifest_.chunk_count);
+    finish("SERVER_ERROR " + std::string(failure != nullptr ? failure : "upstream error") +
+           "\r\n");
+  } else {
+    // Not stored (add, replace or cas did not apply, or an error): nothing
+    // names the chunks.
+    delete_chunks();
+    finish(text);
+  }
+}
+
+void SplitWrite::delete_chunks() {
+  sweep_chunks(context_, key_, manifest_, client_id_);
+  context_.stats.orphan_cleanups.add();
+}
+
+void SplitWrite::finish(std::string_view reply) {
+  if (!client_slot_->append(reply) && client_slot_->leader->failure == nullptr) {
+    client_slot_->leader->failure = "out of memory";
+  }
+  context_.groups.complete(client_slot_);
+  context_.hold(client_id_, false);
+  delete this;
+}
+
+}  // namespace mcguard
