@@ -12,6 +12,7 @@
 #include "protocol/reply_parser.h"
 #include "protocol/response.h"
 #include "protocol/split_manifest.h"
+#include "proxy/upstream/split_append.h"
 #include "proxy/upstream/split_follow_up.h"
 #include "proxy/upstream/split_read.h"
 #include "proxy/upstream/split_write.h"
@@ -161,7 +162,9 @@ bool UpstreamTier::forward_split(const Request& request, std::span<const iovec> 
   if (settings_.split_mode == SplitMode::kOff || request.meta.count > 0) return false;
   const bool store = is_split_store(request.command);
   const bool follow_up = request.command == Command::kDelete || request.command == Command::kTouch;
-  if (!store && !follow_up) return false;
+  const bool append =
+      request.command == Command::kAppend || request.command == Command::kPrepend;
+  if (!store && !follow_up && !append) return false;
   // A value that could pass for an index is stored split too, so that every
   // item carrying the index flags or the manifest's magic is one mcguard wrote.
   const bool lookalike =
@@ -180,6 +183,8 @@ bool UpstreamTier::forward_split(const Request& request, std::span<const iovec> 
   leader->silent = request.noreply;
   if (store) {
     SplitWrite::start(split_, request, value, value_chain, leader, reply.owner_id());
+  } else if (append) {
+    SplitAppend::start(split_, request, value, value_chain, pool_, leader, reply.owner_id());
   } else {
     SplitFollowUp::start(split_, request, leader, reply.owner_id());
   }

@@ -17,18 +17,6 @@
 namespace mcguard::e2e {
 namespace {
 
-bool have_promtool() { return ::access("/usr/bin/promtool", X_OK) == 0; }
-
-// `promtool check metrics` (format and naming conventions) passes on `page`.
-void expect_promtool_accepts(const std::string& page) {
-  TempFile file(page);
-  ProgramRun run =
-      run_program({"/bin/sh", "-c", "/usr/bin/promtool check metrics < " + file.path()}, {}, {},
-                  milliseconds(30000));
-  EXPECT_TRUE(run.status.exited && run.status.code == 0) << "promtool check metrics failed:\n"
-                                                         << run.output;
-}
-
 class OpsAdmin : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -97,4 +97,15 @@ std::string set_value(Client& client, std::string_view key, size_t size, millise
   return client.read_line(timeout).bytes;
 }
 
+bool have_promtool() { return ::access("/usr/bin/promtool", X_OK) == 0; }
+
+void expect_promtool_accepts(const std::string& page) {
+  TempFile file(page);
+  ProgramRun run =
+      run_program({"/bin/sh", "-c", "/usr/bin/promtool check metrics < " + file.path()}, {}, {},
+                  milliseconds(30000));
+  EXPECT_TRUE(run.status.exited && run.status.code == 0) << "promtool check metrics failed:\n"
+                                                         << run.output;
+}
+
 }  // namespace mcguard::e2e

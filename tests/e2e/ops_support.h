@@ -3,6 +3,8 @@
 // deadline-bound polling.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <map>
 #include <memory>
 #include <string>
@@ -59,5 +61,10 @@ bool poll_until(F&& condition, milliseconds timeout) {
 // One storage command and its reply line (e.g. "STORED\r\n").
 std::string set_value(Client& client, std::string_view key, size_t size,
                       milliseconds timeout = milliseconds(10000));
+
+// Whether Debian's prometheus package put promtool where these tests look.
+bool have_promtool();
+// `promtool check metrics` (format and naming conventions) passes on `page`.
+void expect_promtool_accepts(const std::string& page);
 
 }  // namespace mcguard::e2e

@@ -192,7 +192,11 @@ class UpstreamBroken : public UpstreamTest {
     std::string error;
     fake_ = FakeUpstream::start(mode, upstream_ports_[1], std::move(junk), &error);
     ASSERT_NE(fake_, nullptr) << error;
-    ASSERT_NO_FATAL_FAILURE(start_proxy(args));
+    // An item limit given, so no start-up `stats settings` reaches the fake: what
+    // it receives is the tests' requests only.
+    std::vector<std::string> all_args = {"--upstream-item-size-max", "1m"};
+    all_args.insert(all_args.end(), args.begin(), args.end());
+    ASSERT_NO_FATAL_FAILURE(start_proxy(all_args));
   }
 
   // keys_[0] stay on memcached; their values are the keys themselves.
