@@ -129,8 +129,11 @@ void ReplyQueue::consume(size_t n) {
 
 bool ReplyQueue::broken() const {
   if (segments_head_ == segments_.size()) return false;
-  const PendingReply* slot = segments_[segments_head_].pending;
-  return slot != nullptr && slot->ready() && slot->stream != nullptr && slot->stream->broken();
+  const Segment& head = segments_[segments_head_];
+  const PendingReply* slot = head.pending;
+  // Earlier replies (the text before it) still go out first.
+  return head.text_bytes == 0 && slot != nullptr && slot->ready() && slot->stream != nullptr &&
+         slot->stream->broken();
 }
 
 void ReplyQueue::pending_completed(size_t bytes) {

@@ -39,8 +39,9 @@ void finish(Probe& probe, std::string failure) {
 
 // A failed send or recv ends the probe; EAGAIN and EINTR only mean "not now".
 void finish_unless_transient(Probe& probe) {
-  if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+  if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
     finish(probe, std::strerror(errno));
+  }
 }
 
 void receive(Probe& probe) {

@@ -26,7 +26,8 @@ std::string command_line(const Request& request) {
 
 SplitAppend::SplitAppend(SplitContext& context, const Request& request, BufferPool& pool,
                          PendingReply* client_slot, int client_id)
-    : context_(context),
+    : SplitOperation(context),
+      context_(context),
       key_(request.key),
       line_(command_line(request)),
       value_(pool, UINT32_MAX),

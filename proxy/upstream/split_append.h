@@ -18,7 +18,7 @@
 
 namespace mcguard {
 
-class SplitAppend final : public ReplyObserver {
+class SplitAppend final : public SplitOperation, public ReplyObserver {
  public:
   // Sends the lookup for `request` (append or prepend, value complete) and
   // keeps its value (the chain's buffers when `value_chain` holds it, else a

@@ -7,6 +7,17 @@
 
 namespace mcguard {
 
+SplitOperation::SplitOperation(SplitContext& context) : owner_(context), next_(context.live) {
+  if (next_ != nullptr) next_->previous_ = this;
+  owner_.live = this;
+}
+
+SplitOperation::~SplitOperation() {
+  if (previous_ != nullptr) previous_->next_ = next_;
+  if (next_ != nullptr) next_->previous_ = previous_;
+  if (owner_.live == this) owner_.live = next_;
+}
+
 bool queue_request(UpstreamConnection& connection,
                    std::initializer_list<std::string_view> pieces) {
   for (std::string_view piece : pieces) {

@@ -21,6 +21,7 @@
 
 namespace mcguard {
 
+class SplitOperation;
 class SplitRead;
 
 struct SplitContext {
@@ -39,6 +40,25 @@ struct SplitContext {
   std::function<void(int client_id, bool begin)> hold;
   // Reads waiting for room in the reply pool; the tier pumps them each turn.
   std::vector<SplitRead*> waiting_reads;
+  // Every operation under way, so the tier can end them when it goes.
+  SplitOperation* live = nullptr;
+};
+
+// The base of every operation on split values: each one links itself into
+// its context's live list while it exists.
+class SplitOperation {
+ public:
+  SplitOperation(const SplitOperation&) = delete;
+  SplitOperation& operator=(const SplitOperation&) = delete;
+  virtual ~SplitOperation();
+
+ protected:
+  explicit SplitOperation(SplitContext& context);
+
+ private:
+  SplitContext& owner_;
+  SplitOperation* previous_ = nullptr;
+  SplitOperation* next_ = nullptr;
 };
 
 // Queues the pieces as one request; false when the pool cannot hold them (the

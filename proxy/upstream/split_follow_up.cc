@@ -4,7 +4,8 @@ namespace mcguard {
 
 SplitFollowUp::SplitFollowUp(SplitContext& context, const Request& request,
                              PendingReply* client_slot, int client_id)
-    : context_(context),
+    : SplitOperation(context),
+      context_(context),
       command_(request.command),
       key_(request.key),
       exptime_(std::to_string(request.exptime)),

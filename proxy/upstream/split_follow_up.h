@@ -12,7 +12,7 @@
 
 namespace mcguard {
 
-class SplitFollowUp final : public ReplyObserver {
+class SplitFollowUp final : public SplitOperation, public ReplyObserver {
  public:
   // Sends `request` (a classic delete or touch) for the client reply slot
   // `client_slot` (a group of one it completes). Deletes itself when done.

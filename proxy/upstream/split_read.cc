@@ -10,6 +10,9 @@ namespace {
 
 constexpr std::string_view kTrailer = "\r\n";
 constexpr std::string_view kHit = "HD\r\n";
+// mg does not serve split values: the client is told to use the get family.
+constexpr std::string_view kMetaGetOfSplitValue =
+    "CLIENT_ERROR split value: read it with get, gets, gat or gats\r\n";
 
 // Counts a call on the stack, so the read is not deleted under it.
 class Busy {
@@ -31,6 +34,19 @@ void SplitRead::take(SplitContext& context, PendingReply* slot, Command command,
   Reply reply;
   const ReplyParseResult parsed =
       parse_reply_header({head, head_length}, reply, split::encoded_size(split::kMaxChunks));
+  if (parsed.status == ReplyParseResult::kReply && reply.kind == ReplyKind::kMetaValue) {
+    // mg: only the data can tell an index (the flags come back only when asked for).
+    char magic[split::kMagic.size()];
+    const iovec data{magic, copy_reply(*slot, parsed.consumed, magic)};
+    if (split::starts_with_magic({&data, 1})) {
+      slot->clear();
+      if (!slot->append(kMetaGetOfSplitValue) && slot->leader->failure == nullptr) {
+        slot->leader->failure = "out of memory";
+      }
+    }
+    context.groups.complete(slot);
+    return;
+  }
   auto* read = new SplitRead(context, slot, client_id);
   if (parsed.status != ReplyParseResult::kReply ||
       !decode_index_reply(*slot, reply.key, read->manifest_)) {
@@ -62,7 +78,8 @@ void SplitRead::take(SplitContext& context, PendingReply* slot, Command command,
 }
 
 SplitRead::SplitRead(SplitContext& context, PendingReply* slot, int client_id)
-    : context_(context), client_slot_(slot), client_id_(client_id) {}
+    : SplitOperation(context),
+      context_(context), client_slot_(slot), client_id_(client_id) {}
 
 uint64_t SplitRead::chunk_length(uint32_t index) const {
   const uint64_t offset = uint64_t{index} * manifest_.chunk_size;

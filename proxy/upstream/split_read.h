@@ -21,7 +21,7 @@
 
 namespace mcguard {
 
-class SplitRead final : public ReplyStream, public ReplyObserver {
+class SplitRead final : public SplitOperation, public ReplyStream, public ReplyObserver {
  public:
   static constexpr uint32_t kWindow = 2;
 

@@ -60,7 +60,8 @@ void SplitWrite::start(SplitContext& context, const Request& request, std::span<
 
 SplitWrite::SplitWrite(SplitContext& context, const Request& request, PendingReply* client_slot,
                        int client_id)
-    : context_(context),
+    : SplitOperation(context),
+      context_(context),
       command_(request.command),
       key_(request.key),
       exptime_(std::to_string(request.exptime)),

@@ -23,7 +23,7 @@
 
 namespace mcguard {
 
-class SplitWrite final : public ReplyObserver {
+class SplitWrite final : public SplitOperation, public ReplyObserver {
  public:
   // Starts the write of `request` (a classic set, add, replace or cas whose
   // value is complete) for the client reply slot `client_slot` (a group of one

@@ -405,11 +405,14 @@ bool UpstreamConnection::deliver(PendingReply* slot, std::string_view line, cons
   data_target_ = nullptr;
   // Only a client's get-family reply can be a split value's index: internal
   // requests read their replies as they are.
-  data_may_be_index_ = context_.split != nullptr && slot != nullptr &&
-                       slot->leader->observer == nullptr && reply.kind == ReplyKind::kValue &&
-                       reply.flags == split::kIndexFlags &&
-                       reply.value_length >= split::encoded_size(1) &&
-                       reply.value_length <= split::encoded_size(split::kMaxChunks);
+  // (An mg reply carries flags only when asked for them: its data tells.)
+  const Inflight& head = inflight_[inflight_head_];
+  data_may_be_index_ =
+      context_.split != nullptr && slot != nullptr && slot->leader->observer == nullptr &&
+      reply.value_length >= split::encoded_size(1) &&
+      reply.value_length <= split::encoded_size(split::kMaxChunks) &&
+      ((reply.kind == ReplyKind::kValue && reply.flags == split::kIndexFlags) ||
+       (reply.kind == ReplyKind::kMetaValue && head.expectation == Expectation::kSingle));
   if (slot == nullptr) return true;
   if (slot->reserve(line.size() + data_remaining_)) {
     slot->append_reserved({line.data(), line.size()});
@@ -427,8 +430,15 @@ void UpstreamConnection::finish_data() {
   Inflight& head = inflight_[inflight_head_];
   switch (head.expectation) {
     case Expectation::kSingle:
-      complete(head.slot);
-      pop_front();
+      if (may_be_index && head.slot->leader->failure == nullptr) {
+        PendingReply* done = head.slot;
+        const Command command = head.command;
+        pop_front();
+        context_.split->take_index(done, command);
+      } else {
+        complete(head.slot);
+        pop_front();
+      }
       break;
     case Expectation::kQuiet:
       break;  // more replies may follow until MN

@@ -61,6 +61,9 @@ uint32_t chunk_size_for(uint64_t threshold, uint32_t buffer_size) {
   return static_cast<uint32_t>(limit / buffer_size * buffer_size);
 }
 
+constexpr std::string_view kMetaSetOfLookalike =
+    "CLIENT_ERROR value could pass for a split value's index: store it with set\r\n";
+
 bool is_split_store(Command command) {
   return command == Command::kSet || command == Command::kAdd || command == Command::kReplace ||
          command == Command::kCas;
@@ -108,7 +111,10 @@ UpstreamTier::UpstreamTier(std::span<const UpstreamAddress> addresses,
   }
 }
 
-UpstreamTier::~UpstreamTier() = default;
+UpstreamTier::~UpstreamTier() {
+  // Operations still waiting on upstreams at shutdown: nothing will complete them.
+  while (split_.live != nullptr) delete split_.live;
+}
 
 bool UpstreamTier::can_accept(const Request& request, const ReplyQueue& client) {
   if (!held_clients_.empty()) {
@@ -159,7 +165,16 @@ void UpstreamTier::take_index(PendingReply* slot, Command command) {
 
 bool UpstreamTier::forward_split(const Request& request, std::span<const iovec> value,
                                  ReplyQueue& reply, BufferChain* value_chain) {
-  if (settings_.split_mode == SplitMode::kOff || request.meta.count > 0) return false;
+  if (settings_.split_mode == SplitMode::kOff) return false;
+  if (request.command == Command::kMetaSet) {
+    // ms does not write split values; it must not write what could pass for one either.
+    if (request.client_flags != split::kIndexFlags && !split::starts_with_magic(value)) {
+      return false;
+    }
+    reply.append_text(kMetaSetOfLookalike);
+    return true;
+  }
+  if (request.meta.count > 0) return false;
   const bool store = is_split_store(request.command);
   const bool follow_up = request.command == Command::kDelete || request.command == Command::kTouch;
   const bool append =

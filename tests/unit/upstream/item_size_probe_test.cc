@@ -98,7 +98,6 @@ constexpr std::string_view kRecordedReply =
     "STAT ssl_min_version tlsv1.2\r\n"
     "STAT num_napi_ids (null)\r\n"
     "STAT memory_file (null)\r\n"
-    "END\r\n"
     "END\r\n";
 
 TEST(StatsSettingsScan, RecordedMemcachedReplyGivesItsItemSizeMax) {

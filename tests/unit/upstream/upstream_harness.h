@@ -28,7 +28,13 @@ inline constexpr int kClientId = 42;
 
 class UpstreamHarness {
  public:
-  static UpstreamSettings default_settings() { return UpstreamSettings{}; }
+  // Plain forwarding: the scripted replies here answer the client's requests
+  // one for one (splitting adds lookups; the e2e tests cover it against memcached).
+  static UpstreamSettings default_settings() {
+    UpstreamSettings settings;
+    settings.split_mode = SplitMode::kOff;
+    return settings;
+  }
 
   explicit UpstreamHarness(size_t server_count, UpstreamSettings settings = default_settings());
 
