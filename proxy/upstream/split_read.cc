@@ -35,15 +35,7 @@ void SplitRead::take(SplitContext& context, PendingReply* slot, Command command,
   const ReplyParseResult parsed =
       parse_reply_header({head, head_length}, reply, split::encoded_size(split::kMaxChunks));
   if (parsed.status == ReplyParseResult::kReply && reply.kind == ReplyKind::kMetaValue) {
-    // mg: only the data can tell an index (the flags come back only when asked for).
-    char magic[split::kMagic.size()];
-    const iovec data{magic, copy_reply(*slot, parsed.consumed, magic)};
-    if (split::starts_with_magic({&data, 1})) {
-      slot->clear();
-      if (!slot->append(kMetaGetOfSplitValue) && slot->leader->failure == nullptr) {
-        slot->leader->failure = "out of memory";
-      }
-    }
+    screen_meta_value(slot);
     context.groups.complete(slot);
     return;
   }
@@ -75,6 +67,26 @@ void SplitRead::take(SplitContext& context, PendingReply* slot, Command command,
     read->fetch_more();
   }
   read->settle();
+}
+
+bool SplitRead::screen_meta_value(PendingReply* slot) {
+  char head[kMaxReplyLineLength + 2];
+  const size_t head_length = copy_reply(*slot, 0, head);
+  Reply reply;
+  const ReplyParseResult parsed =
+      parse_reply_header({head, head_length}, reply, split::encoded_size(split::kMaxChunks));
+  if (parsed.status != ReplyParseResult::kReply || reply.kind != ReplyKind::kMetaValue) {
+    return false;
+  }
+  // Only the data can tell an index here: mg returns flags only when asked for them.
+  char magic[split::kMagic.size()];
+  const iovec data{magic, copy_reply(*slot, parsed.consumed, magic)};
+  if (!split::starts_with_magic({&data, 1})) return false;
+  slot->clear();
+  if (!slot->append(kMetaGetOfSplitValue) && slot->leader->failure == nullptr) {
+    slot->leader->failure = "out of memory";
+  }
+  return true;
 }
 
 SplitRead::SplitRead(SplitContext& context, PendingReply* slot, int client_id)

@@ -29,6 +29,10 @@ class SplitRead final : public SplitOperation, public ReplyStream, public ReplyO
   // (its VALUE line and data). A value that is not an index whose manifest
   // verifies becomes a miss: only an index can carry the index flags.
   static void take(SplitContext& context, PendingReply* slot, Command command, int client_id);
+  // mg does not read split values: when `slot` holds an mg reply ("VA")
+  // whose data is an index, its bytes are replaced with a CLIENT_ERROR line
+  // telling the client to use the get family. True when replaced.
+  static bool screen_meta_value(PendingReply* slot);
 
   // The tier calls this for a read it took off context.waiting_reads: fetches
   // what the window and the reply pool allow now.

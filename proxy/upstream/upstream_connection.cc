@@ -412,7 +412,7 @@ bool UpstreamConnection::deliver(PendingReply* slot, std::string_view line, cons
       reply.value_length >= split::encoded_size(1) &&
       reply.value_length <= split::encoded_size(split::kMaxChunks) &&
       ((reply.kind == ReplyKind::kValue && reply.flags == split::kIndexFlags) ||
-       (reply.kind == ReplyKind::kMetaValue && head.expectation == Expectation::kSingle));
+       (reply.kind == ReplyKind::kMetaValue && head.expectation != Expectation::kRetrieval));
   if (slot == nullptr) return true;
   if (slot->reserve(line.size() + data_remaining_)) {
     slot->append_reserved({line.data(), line.size()});
@@ -441,6 +441,9 @@ void UpstreamConnection::finish_data() {
       }
       break;
     case Expectation::kQuiet:
+      if (may_be_index && head.slot->leader->failure == nullptr) {
+        context_.split->screen_meta_value(head.slot);
+      }
       break;  // more replies may follow until MN
     case Expectation::kRetrieval: {
       PendingReply* done = head.slot;

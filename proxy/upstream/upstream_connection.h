@@ -38,6 +38,9 @@ uint64_t upstream_key_hash(std::string_view key);
 class SplitIndexHandler {
  public:
   virtual void take_index(PendingReply* slot, Command command) = 0;
+  // The same for a quiet mg's slot, which completes only at the "MN" after it:
+  // an index's bytes are replaced there and then.
+  virtual void screen_meta_value(PendingReply* slot) = 0;
 
  protected:
   ~SplitIndexHandler() = default;

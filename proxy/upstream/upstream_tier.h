@@ -17,6 +17,7 @@
 #include "proxy/upstream/ketama.h"
 #include "proxy/upstream/reply_groups.h"
 #include "proxy/upstream/split_context.h"
+#include "proxy/upstream/split_read.h"
 #include "proxy/upstream/split_stats.h"
 #include "proxy/upstream/upstream_connection.h"
 #include "proxy/upstream/upstream_server.h"
@@ -57,6 +58,7 @@ class UpstreamTier final : public Tier, private SplitIndexHandler {
   bool forward_split(const Request& request, std::span<const iovec> value, ReplyQueue& reply,
                      BufferChain* value_chain);
   void take_index(PendingReply* slot, Command command) override;
+  void screen_meta_value(PendingReply* slot) override { SplitRead::screen_meta_value(slot); }
   void hold(int client_id, bool begin);
   void forward_single(const Request& request, std::span<const iovec> value, ReplyQueue& reply,
                       BufferChain* value_chain);
