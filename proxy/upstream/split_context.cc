@@ -46,7 +46,7 @@ size_t copy_reply(const PendingReply& slot, size_t offset, std::span<char> out) 
 }
 
 std::string reply_text(const PendingReply& slot) {
-  char line[256];
+  char line[kMaxReplyLineLength + 2];
   return std::string(line, copy_reply(slot, 0, line));
 }
 

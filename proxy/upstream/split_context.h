@@ -68,7 +68,8 @@ bool queue_request(UpstreamConnection& connection, std::initializer_list<std::st
 // Copies up to out.size() reply bytes of `slot` from `offset`; returns how many.
 size_t copy_reply(const PendingReply& slot, size_t offset, std::span<char> out);
 
-// The reply a slot captured, as text (status replies are short; longer ones are cut).
+// The reply line(s) a slot captured, as text: status replies, whole (a value's
+// data is cut after one reply line's length).
 std::string reply_text(const PendingReply& slot);
 
 // When `slot` captured "VALUE <key> <flags> <bytes> [<cas>]" and a data block

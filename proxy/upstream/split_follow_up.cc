@@ -28,12 +28,20 @@ void SplitFollowUp::start(SplitContext& context, const Request& request,
   lookup->key_hash = upstream_key_hash(request.key);
   bool queued = queue_request(*connection, {"get ", request.key, "\r\n"});
   if (queued) connection->expect(Expectation::kRetrieval, Command::kGet, lookup);
-  queued = queued && (request.command == Command::kDelete
-                          ? queue_request(*connection, {"delete ", request.key, "\r\n"})
-                          : queue_request(*connection, {"touch ", request.key, " ",
-                                                        follow_up->exptime_, "\r\n"}));
+  // md goes as the client sent it; a quiet one ("q": no reply on success)
+  // is followed by "mn" to mark where its reply ends.
+  const bool quiet = request.command == Command::kMetaDelete && request.meta.has('q');
+  if (request.command == Command::kMetaDelete) {
+    queued = queued && queue_request(*connection, {request.line, quiet ? "\r\nmn\r\n" : "\r\n"});
+  } else if (request.command == Command::kDelete) {
+    queued = queued && queue_request(*connection, {"delete ", request.key, "\r\n"});
+  } else {
+    queued = queued &&
+             queue_request(*connection, {"touch ", request.key, " ", follow_up->exptime_, "\r\n"});
+  }
   if (queued) {
-    connection->expect(Expectation::kSingle, request.command, command);
+    connection->expect(quiet ? Expectation::kQuiet : Expectation::kSingle, request.command,
+                       command);
   } else {
     context.groups.fail(lookup, "out of memory");
     context.groups.fail(command, "out of memory");
@@ -43,7 +51,12 @@ void SplitFollowUp::start(SplitContext& context, const Request& request,
 
 void SplitFollowUp::group_done(PendingReply* leader) {
   const std::string text = reply_text(*leader->last);
-  const bool applied = text == (command_ == Command::kDelete ? "DELETED\r\n" : "TOUCHED\r\n");
+  bool applied = false;
+  if (command_ == Command::kMetaDelete) {
+    applied = leader->failure == nullptr && (text.empty() || text.starts_with("HD"));
+  } else {
+    applied = text == (command_ == Command::kDelete ? "DELETED\r\n" : "TOUCHED\r\n");
+  }
   split::Manifest manifest;
   const bool split = applied && decode_index_reply(*leader->next_in_group, key_, manifest);
   const char* failure = leader->failure;
@@ -51,9 +64,9 @@ void SplitFollowUp::group_done(PendingReply* leader) {
   if (split) {
     sweep_chunks(context_, key_, manifest, client_id_,
                  command_ == Command::kTouch ? &exptime_ : nullptr);
-    if (command_ == Command::kDelete) context_.stats.orphan_cleanups.add();
+    if (command_ != Command::kTouch) context_.stats.orphan_cleanups.add();
   }
-  if (text.empty()) {
+  if (text.empty() && (command_ != Command::kMetaDelete || failure != nullptr)) {
     context_.groups.fail(client_slot_, failure != nullptr ? failure : "upstream error");
   } else {
     if (!client_slot_->append(text) && client_slot_->leader->failure == nullptr) {

@@ -1,4 +1,4 @@
-// SplitFollowUp: a delete or touch of a key that may hold a split value. The
+// SplitFollowUp: a delete, md or touch of a key that may hold a split value. The
 // key's item is read just before the command, on the same connection (one
 // write, no extra round trip); when the command succeeds and the item was an
 // index, the same command goes to each of its chunks, so a deleted value
@@ -14,7 +14,7 @@ namespace mcguard {
 
 class SplitFollowUp final : public SplitOperation, public ReplyObserver {
  public:
-  // Sends `request` (a classic delete or touch) for the client reply slot
+  // Sends `request` (delete, touch, or an md whose key is not base64) for the client reply slot
   // `client_slot` (a group of one it completes). Deletes itself when done.
   static void start(SplitContext& context, const Request& request, PendingReply* client_slot,
                     int client_id);

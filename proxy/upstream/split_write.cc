@@ -183,7 +183,13 @@ void SplitWrite::send_index() {
     return;
   }
   std::string body(split::encoded_size(manifest_.chunk_count), '\0');
-  split::encode(manifest_, key_, body);
+  if (split::encode(manifest_, key_, body) != body.size()) {
+    // More chunks than a manifest can name (values past kMaxChunks chunks).
+    context_.groups.release(guard);
+    delete_chunks();
+    finish(reply::kTooLarge);
+    return;
+  }
   PendingReply* index = guard->last;
   bool queued = true;
   if (replaces_) {

@@ -174,9 +174,13 @@ bool UpstreamTier::forward_split(const Request& request, std::span<const iovec> 
     reply.append_text(kMetaSetOfLookalike);
     return true;
   }
-  if (request.meta.count > 0) return false;
   const bool store = is_split_store(request.command);
-  const bool follow_up = request.command == Command::kDelete || request.command == Command::kTouch;
+  // md follows up too, unless its key is base64 (the lookup is a classic get)
+  // or it only marks the item stale (I), which leaves the chunks in use.
+  const bool meta_delete = request.command == Command::kMetaDelete && !request.meta.has('b') &&
+                           !request.meta.has('I');
+  const bool follow_up = request.command == Command::kDelete ||
+                         request.command == Command::kTouch || meta_delete;
   const bool append =
       request.command == Command::kAppend || request.command == Command::kPrepend;
   if (!store && !follow_up && !append) return false;
