@@ -74,6 +74,19 @@ SplitWrite::SplitWrite(SplitContext& context, const Request& request, PendingRep
       std::max<uint64_t>(1, (request.value_length + context.chunk_size - 1) / context.chunk_size));
   manifest_.client_flags = request.client_flags;
   manifest_.generation = split::new_generation();
+  if (request.command == Command::kMetaSet) {
+    meta_ = true;
+    quiet_ = request.meta.has('q');
+    command_ = request.meta.mode == 'E' ? Command::kAdd : Command::kMetaSet;
+    for (uint8_t i = 0; i < request.meta.count; ++i) {
+      const MetaFlags::Flag& flag = request.meta.flags[i];
+      if (flag.name == 'F') continue;
+      meta_flags_ += ' ';
+      meta_flags_ += flag.name;
+      meta_flags_ += flag.token;
+    }
+    meta_flags_ += " F" + std::to_string(split::kIndexFlags);
+  }
   context_.hold(client_id_, true);
 }
 
@@ -203,10 +216,16 @@ void SplitWrite::send_index() {
   const std::string flags = std::to_string(split::kIndexFlags);
   const std::string length = std::to_string(body.size());
   const std::string cas = command_ == Command::kCas ? " " + std::to_string(cas_unique_) : "";
-  queued = queued && queue_request(*connection, {verb(command_), key_, " ", flags, " ", exptime_,
-                                                 " ", length, cas, "\r\n", body, "\r\n"});
+  if (meta_) {
+    queued = queued && queue_request(*connection, {"ms ", key_, " ", length, meta_flags_, "\r\n",
+                                                   body, quiet_ ? "\r\nmn\r\n" : "\r\n"});
+  } else {
+    queued = queued && queue_request(*connection, {verb(command_), key_, " ", flags, " ", exptime_,
+                                                   " ", length, cas, "\r\n", body, "\r\n"});
+  }
   if (queued) {
-    connection->expect(Expectation::kSingle, command_, index);
+    connection->expect(quiet_ ? Expectation::kQuiet : Expectation::kSingle,
+                       meta_ ? Command::kMetaSet : command_, index);
   } else {
     for (PendingReply* slot = guard->next_in_group; slot != nullptr; slot = slot->next_in_group) {
       context_.groups.fail(slot, "out of memory");
@@ -217,13 +236,16 @@ void SplitWrite::send_index() {
 
 void SplitWrite::index_done(PendingReply* leader) {
   const std::string text = reply_text(*leader->last);
+  const char* failure = leader->failure;
+  // ms answers HD, or nothing at all when quiet.
+  const bool stored = meta_ ? failure == nullptr && (text.starts_with("HD") || (quiet_ && text.empty()))
+                            : text == kStored;
   split::Manifest previous;
-  const bool replaced = text == kStored && replaces_ &&
+  const bool replaced = stored && replaces_ &&
                         decode_index_reply(*leader->next_in_group, key_, previous) &&
                         previous.generation != manifest_.generation;
-  const char* failure = leader->failure;
   context_.groups.release(leader);
-  if (text == kStored) {
+  if (stored) {
     context_.stats.sets.add();
     context_.stats.chunks_written.add(manifest_.chunk_count);
     if (replaced) {

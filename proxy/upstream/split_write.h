@@ -3,8 +3,9 @@
 //
 // The chunks go first, each under its own key (so ketama spreads them over the
 // servers), sent from the value's own pool buffers. Only when every chunk is
-// stored does the index follow, with the client's command (set, add, replace
-// or cas), so a reader never finds an index whose chunks are missing. The
+// stored does the index follow, with the client's command (set, add, replace,
+// cas, or ms with its flags but F and the length replaced), so a reader never
+// finds an index whose chunks are missing. The
 // client's reply is the index's reply. A chunk that fails fails the request
 // with the upstream's error and no index is written; a refused index (add,
 // replace or cas not applying) deletes the chunks it would have named. After a
@@ -25,8 +26,8 @@ namespace mcguard {
 
 class SplitWrite final : public SplitOperation, public ReplyObserver {
  public:
-  // Starts the write of `request` (a classic set, add, replace or cas whose
-  // value is complete) for the client reply slot `client_slot` (a group of one
+  // Starts the write of `request` (set, add, replace, cas, or an ms in set,
+  // add or replace mode whose key is not base64; its value complete) for the client reply slot `client_slot` (a group of one
   // it completes). `value` covers the value; when `value_chain` holds it (with
   // its "\r\n") the chunks take its buffers. Deletes itself when done.
   static void start(SplitContext& context, const Request& request, std::span<const iovec> value,
@@ -55,6 +56,9 @@ class SplitWrite final : public SplitOperation, public ReplyObserver {
   split::Manifest manifest_;
   bool index_sent_ = false;
   bool replaces_ = false;  // the index write is preceded by a read of the value it replaces
+  bool meta_ = false;      // ms: the index goes as an ms
+  bool quiet_ = false;     // ms with q: success has no reply, "mn" marks the end
+  std::string meta_flags_;  // ms: the client's flags, F replaced by the index flags
 };
 
 }  // namespace mcguard

@@ -62,7 +62,7 @@ uint32_t chunk_size_for(uint64_t threshold, uint32_t buffer_size) {
 }
 
 constexpr std::string_view kMetaSetOfLookalike =
-    "CLIENT_ERROR value could pass for a split value's index: store it with set\r\n";
+    "CLIENT_ERROR value could pass for a split value's index\r\n";
 
 bool is_split_store(Command command) {
   return command == Command::kSet || command == Command::kAdd || command == Command::kReplace ||
@@ -166,15 +166,24 @@ void UpstreamTier::take_index(PendingReply* slot, Command command) {
 bool UpstreamTier::forward_split(const Request& request, std::span<const iovec> value,
                                  ReplyQueue& reply, BufferChain* value_chain) {
   if (settings_.split_mode == SplitMode::kOff) return false;
+  bool store = is_split_store(request.command);
   if (request.command == Command::kMetaSet) {
-    // ms does not write split values; it must not write what could pass for one either.
-    if (request.client_flags != split::kIndexFlags && !split::starts_with_magic(value)) {
-      return false;
+    const bool lookalike =
+        request.client_flags == split::kIndexFlags || split::starts_with_magic(value);
+    if (request.value_length <= settings_.split_threshold && !lookalike) return false;
+    // Split only in set, add and replace modes, and with a key the index's
+    // lookup can name (not base64); anything else must still not store what
+    // could pass for an index.
+    const char mode = request.meta.mode;
+    const bool splittable = settings_.split_mode == SplitMode::kOn && !request.meta.has('b') &&
+                            (mode == 0 || mode == 'S' || mode == 'E' || mode == 'R');
+    if (!splittable) {
+      if (!lookalike) return false;  // forwarded: the upstream answers for its size
+      reply.append_text(kMetaSetOfLookalike);
+      return true;
     }
-    reply.append_text(kMetaSetOfLookalike);
-    return true;
+    store = true;
   }
-  const bool store = is_split_store(request.command);
   // md follows up too, unless its key is base64 (the lookup is a classic get)
   // or it only marks the item stale (I), which leaves the chunks in use.
   const bool meta_delete = request.command == Command::kMetaDelete && !request.meta.has('b') &&

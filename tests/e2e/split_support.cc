@@ -73,6 +73,12 @@ std::string random_value(size_t n, uint64_t seed) {
   return out;
 }
 
+void PrintTo(const Item& item, std::ostream* os) {
+  *os << "VALUE " << item.key << " " << item.flags << " " << item.value.size();
+  if (item.cas) *os << " " << *item.cas;
+  *os << ": " << escape(item.value, 60);
+}
+
 Retrieval parse_retrieval(const ReadResult& reply, std::string_view trailer) {
   Retrieval out;
   out.closed = reply.closed;

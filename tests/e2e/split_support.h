@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <ostream>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,6 +40,8 @@ struct Item {
   std::string value;
   std::optional<uint64_t> cas;  // gets/gats only
 };
+// gtest output: the key, flags, CAS and length, and the start of the value.
+void PrintTo(const Item& item, std::ostream* os);
 
 // A retrieval reply read up to a marker: the items in reply order, and
 // whether it ended as a well-formed reply ("END\r\n" then the marker).
