@@ -99,6 +99,7 @@ PendingReply* PendingReplyPool::acquire() {
   slot->owner = nullptr;
   slot->observer = nullptr;
   slot->touch_exptime = 0;
+  slot->touch = slot->strip_key_token = false;
   slot->key_hash = 0;
   return slot;
 }

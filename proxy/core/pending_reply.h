@@ -94,7 +94,9 @@ struct PendingReply {
   bool collapse = false;          // flush_all: only the leader's reply is kept
   ReplyQueue* owner = nullptr;    // null once the client is gone
   ReplyObserver* observer = nullptr;  // internal groups: told instead of a client
-  int64_t touch_exptime = 0;          // gat family: the exptime the client gave
+  int64_t touch_exptime = 0;          // gat family, mg with T: the exptime the client gave
+  bool touch = false;                 // the request sets the exptime (gat, gats, mg with T)
+  bool strip_key_token = false;       // mg: a "k" was added to learn the key; drop it again
 
   size_t size() const { return stream_length + chain.length() + inline_length; }
   bool ready() const { return group_done; }

@@ -28,20 +28,80 @@ class Busy {
 
 }  // namespace
 
-void SplitRead::take(SplitContext& context, PendingReply* slot, Command command, int client_id) {
+namespace {
+
+// The token of return flag `flag` in a meta reply's flags ("k<key>": the key).
+std::string_view meta_token(std::string_view flags, char flag) {
+  size_t start = 0;
+  while (start < flags.size()) {
+    size_t end = flags.find(' ', start);
+    if (end == std::string_view::npos) end = flags.size();
+    if (end > start && flags[start] == flag) return flags.substr(start + 1, end - start - 1);
+    start = end + 1;
+  }
+  return {};
+}
+
+// The client's "VA" line for a split value: the index reply's flags, with the
+// size and client flags of the value itself, and without a "k" mcguard added.
+std::string meta_value_line(std::string_view flags, const split::Manifest& manifest,
+                            bool strip_key) {
+  std::string line = "VA " + std::to_string(manifest.total_length);
+  size_t start = 0;
+  while (start < flags.size()) {
+    size_t end = flags.find(' ', start);
+    if (end == std::string_view::npos) end = flags.size();
+    const std::string_view token = flags.substr(start, end - start);
+    start = end + 1;
+    if (token.empty() || (token[0] == 'k' && strip_key)) continue;
+    line += ' ';
+    if (token[0] == 's') {
+      line += "s" + std::to_string(manifest.total_length);
+    } else if (token[0] == 'f') {
+      line += "f" + std::to_string(manifest.client_flags);
+    } else {
+      line += token;
+    }
+  }
+  return line + "\r\n";
+}
+
+}  // namespace
+
+void SplitRead::take(SplitContext& context, PendingReply* slot, int client_id) {
   char head[kMaxReplyLineLength + 2];
   const size_t head_length = copy_reply(*slot, 0, head);
   Reply reply;
   const ReplyParseResult parsed =
       parse_reply_header({head, head_length}, reply, split::encoded_size(split::kMaxChunks));
-  if (parsed.status == ReplyParseResult::kReply && reply.kind == ReplyKind::kMetaValue) {
-    screen_meta_value(slot);
-    context.groups.complete(slot);
-    return;
-  }
   auto* read = new SplitRead(context, slot, client_id);
-  if (parsed.status != ReplyParseResult::kReply ||
-      !decode_index_reply(*slot, reply.key, read->manifest_)) {
+  bool is_index = false;
+  if (parsed.status == ReplyParseResult::kReply && reply.kind == ReplyKind::kMetaValue) {
+    // mg: the key comes back in its "k" flag (mcguard asks for it when the client did not).
+    const std::string_view key = meta_token(reply.meta_flags, 'k');
+    std::string data(reply.value_length, '\0');
+    is_index = !key.empty() && slot->size() == parsed.consumed + reply.value_length + 2 &&
+               copy_reply(*slot, parsed.consumed, data) == data.size() &&
+               split::decode(data, key, read->manifest_);
+    if (!is_index) {
+      delete read;
+      screen_meta_value(slot);
+      context.groups.complete(slot);
+      return;
+    }
+    read->key_ = std::string(key);
+    read->header_ =
+        meta_value_line(reply.meta_flags, read->manifest_, slot->leader->strip_key_token);
+  } else if (parsed.status == ReplyParseResult::kReply &&
+             decode_index_reply(*slot, reply.key, read->manifest_)) {
+    is_index = true;
+    read->key_ = std::string(reply.key);
+    read->header_ = "VALUE " + read->key_ + " " + std::to_string(read->manifest_.client_flags) +
+                    " " + std::to_string(read->manifest_.total_length);
+    if (reply.has_cas) read->header_ += " " + std::to_string(reply.cas);
+    read->header_ += "\r\n";
+  }
+  if (!is_index) {
     // Only an index carries these flags (mcguard splits any other value
     // stored with them), so this is a damaged one: never send its bytes.
     delete read;
@@ -52,18 +112,12 @@ void SplitRead::take(SplitContext& context, PendingReply* slot, Command command,
   }
   {
     Busy busy(read->busy_);
-    read->key_ = std::string(reply.key);
-    read->header_ = "VALUE " + read->key_ + " " + std::to_string(read->manifest_.client_flags) +
-                    " " + std::to_string(read->manifest_.total_length);
-    if (reply.has_cas) read->header_ += " " + std::to_string(reply.cas);
-    read->header_ += "\r\n";
     slot->clear();
     slot->stream = read;
     read->holding_ = true;
     context.hold(client_id, true);
-    const bool touch = command == Command::kGat || command == Command::kGats;
     const std::string exptime = std::to_string(slot->leader->touch_exptime);
-    read->send_checks(touch ? &exptime : nullptr);
+    read->send_checks(slot->leader->touch ? &exptime : nullptr);
     read->fetch_more();
   }
   read->settle();
@@ -81,12 +135,27 @@ bool SplitRead::screen_meta_value(PendingReply* slot) {
   // Only the data can tell an index here: mg returns flags only when asked for them.
   char magic[split::kMagic.size()];
   const iovec data{magic, copy_reply(*slot, parsed.consumed, magic)};
-  if (!split::starts_with_magic({&data, 1})) return false;
-  slot->clear();
-  if (!slot->append(kMetaGetOfSplitValue) && slot->leader->failure == nullptr) {
-    slot->leader->failure = "out of memory";
+  if (split::starts_with_magic({&data, 1})) {
+    slot->clear();
+    if (!slot->append(kMetaGetOfSplitValue) && slot->leader->failure == nullptr) {
+      slot->leader->failure = "out of memory";
+    }
+    return true;
   }
-  return true;
+  if (slot->leader->strip_key_token) {
+    // A plain value that might have been an index kept the "k" mcguard added.
+    std::string whole(slot->size(), '\0');
+    whole.resize(copy_reply(*slot, 0, whole));
+    char stripped[kMaxReplyLineLength + 2];
+    const std::string_view line = without_meta_token(
+        std::string_view(whole).substr(0, parsed.consumed - 2), 'k', stripped);
+    const std::string_view rest = std::string_view(whole).substr(parsed.consumed - 2);
+    slot->clear();
+    if ((!slot->append(line) || !slot->append(rest)) && slot->leader->failure == nullptr) {
+      slot->leader->failure = "out of memory";
+    }
+  }
+  return false;
 }
 
 SplitRead::SplitRead(SplitContext& context, PendingReply* slot, int client_id)

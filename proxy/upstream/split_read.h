@@ -25,13 +25,14 @@ class SplitRead final : public SplitOperation, public ReplyStream, public ReplyO
  public:
   static constexpr uint32_t kWindow = 2;
 
-  // Takes a client's get-family reply slot holding what may be an index item
-  // (its VALUE line and data). A value that is not an index whose manifest
-  // verifies becomes a miss: only an index can carry the index flags.
-  static void take(SplitContext& context, PendingReply* slot, Command command, int client_id);
-  // mg does not read split values: when `slot` holds an mg reply ("VA")
-  // whose data is an index, its bytes are replaced with a CLIENT_ERROR line
-  // telling the client to use the get family. True when replaced.
+  // Takes a client's get-family or mg reply slot holding what may be an index
+  // item (its reply line and data). A VALUE with the index flags that does not
+  // verify becomes a miss (only an index can carry them); an mg value that is
+  // not an index is completed as it is.
+  static void take(SplitContext& context, PendingReply* slot, int client_id);
+  // For an mg reply ("VA") that cannot be streamed (quiet, or no key to
+  // verify it by): an index's bytes are replaced with a CLIENT_ERROR line
+  // (true); any other value loses the "k" mcguard added, if it did.
   static bool screen_meta_value(PendingReply* slot);
 
   // The tier calls this for a read it took off context.waiting_reads: fetches

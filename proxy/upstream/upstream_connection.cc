@@ -32,6 +32,27 @@ bool is_error(ReplyKind kind) {
 
 uint64_t upstream_key_hash(std::string_view key) { return std::hash<std::string_view>{}(key); }
 
+std::string_view without_meta_token(std::string_view line, char flag, std::span<char> out) {
+  // Tokens after the status word (and a VA's size) are flags: a letter, then a token.
+  size_t length = 0;
+  size_t start = 0;
+  bool first = true;
+  while (start < line.size()) {
+    size_t end = line.find(' ', start);
+    if (end == std::string_view::npos) end = line.size();
+    const std::string_view token = line.substr(start, end - start);
+    const bool numeric_size = !first && line.starts_with("VA ") && start == 3;
+    if (first || numeric_size || token.empty() || token[0] != flag) {
+      if (length > 0) out[length++] = ' ';
+      std::memcpy(out.data() + length, token.data(), token.size());
+      length += token.size();
+    }
+    first = false;
+    start = end + 1;
+  }
+  return {out.data(), length};
+}
+
 UpstreamConnection::UpstreamConnection(UpstreamServer& server, UpstreamContext& context)
     : server_(server),
       context_(context),
@@ -394,6 +415,18 @@ bool UpstreamConnection::handle_reply(const Reply& reply, std::string_view line)
 }
 
 bool UpstreamConnection::deliver(PendingReply* slot, std::string_view line, const Reply& reply) {
+  char stripped[kMaxReplyLineLength + 2];
+  if (slot != nullptr && slot->leader->strip_key_token) {
+    // The "k" mcguard added goes, except on what may be an index, which keeps
+    // it until the key is read (the split read drops it then).
+    const std::string_view body = line.substr(0, line.size() - 2);
+    if (!may_be_index(slot, reply)) {
+      line = without_meta_token(body, 'k', stripped);
+      stripped[line.size()] = '\r';
+      stripped[line.size() + 1] = '\n';
+      line = {stripped, line.size() + 2};
+    }
+  }
   if (!reply.has_value()) {
     if (slot != nullptr && !slot->append(line) && slot->leader->failure == nullptr) {
       slot->leader->failure = "out of memory";
@@ -405,14 +438,7 @@ bool UpstreamConnection::deliver(PendingReply* slot, std::string_view line, cons
   data_target_ = nullptr;
   // Only a client's get-family reply can be a split value's index: internal
   // requests read their replies as they are.
-  // (An mg reply carries flags only when asked for them: its data tells.)
-  const Inflight& head = inflight_[inflight_head_];
-  data_may_be_index_ =
-      context_.split != nullptr && slot != nullptr && slot->leader->observer == nullptr &&
-      reply.value_length >= split::encoded_size(1) &&
-      reply.value_length <= split::encoded_size(split::kMaxChunks) &&
-      ((reply.kind == ReplyKind::kValue && reply.flags == split::kIndexFlags) ||
-       (reply.kind == ReplyKind::kMetaValue && head.expectation != Expectation::kRetrieval));
+  data_may_be_index_ = may_be_index(slot, reply);
   if (slot == nullptr) return true;
   if (slot->reserve(line.size() + data_remaining_)) {
     slot->append_reserved({line.data(), line.size()});
@@ -423,33 +449,42 @@ bool UpstreamConnection::deliver(PendingReply* slot, std::string_view line, cons
   return true;
 }
 
+bool UpstreamConnection::may_be_index(const PendingReply* slot, const Reply& reply) const {
+  // (An mg reply carries flags only when asked for them: its data tells.)
+  const Inflight& head = inflight_[inflight_head_];
+  return context_.split != nullptr && slot != nullptr && slot->leader->observer == nullptr &&
+         reply.value_length >= split::encoded_size(1) &&
+         reply.value_length <= context_.settings.max_manifest_bytes &&
+         ((reply.kind == ReplyKind::kValue && reply.flags == split::kIndexFlags) ||
+          (reply.kind == ReplyKind::kMetaValue && head.expectation != Expectation::kRetrieval));
+}
+
 void UpstreamConnection::finish_data() {
   in_data_ = false;
   data_target_ = nullptr;
-  const bool may_be_index = std::exchange(data_may_be_index_, false);
+  const bool index_candidate = std::exchange(data_may_be_index_, false);
   Inflight& head = inflight_[inflight_head_];
   switch (head.expectation) {
     case Expectation::kSingle:
-      if (may_be_index && head.slot->leader->failure == nullptr) {
+      if (index_candidate && head.slot->leader->failure == nullptr) {
         PendingReply* done = head.slot;
-        const Command command = head.command;
         pop_front();
-        context_.split->take_index(done, command);
+        context_.split->take_index(done);
       } else {
         complete(head.slot);
         pop_front();
       }
       break;
     case Expectation::kQuiet:
-      if (may_be_index && head.slot->leader->failure == nullptr) {
+      if (index_candidate && head.slot->leader->failure == nullptr) {
         context_.split->screen_meta_value(head.slot);
       }
       break;  // more replies may follow until MN
     case Expectation::kRetrieval: {
       PendingReply* done = head.slot;
       head.slot = done->next_in_batch;
-      if (may_be_index && done->leader->failure == nullptr) {
-        context_.split->take_index(done, head.command);
+      if (index_candidate && done->leader->failure == nullptr) {
+        context_.split->take_index(done);
       } else {
         complete(done);
       }

@@ -33,11 +33,15 @@ enum class Expectation : uint8_t {
 // How a multi-get's key is recognised in the VALUE lines that answer it.
 uint64_t upstream_key_hash(std::string_view key);
 
+// A meta reply line without its return flag `flag` (e.g. the "k<key>" mcguard
+// asked for itself), written into `out` (at least line.size() bytes).
+std::string_view without_meta_token(std::string_view line, char flag, std::span<char> out);
+
 // Takes a client's get-family reply slot, complete with its VALUE line and
 // data, whose value may be a split value's index; it completes the slot itself.
 class SplitIndexHandler {
  public:
-  virtual void take_index(PendingReply* slot, Command command) = 0;
+  virtual void take_index(PendingReply* slot) = 0;
   // The same for a quiet mg's slot, which completes only at the "MN" after it:
   // an index's bytes are replaced there and then.
   virtual void screen_meta_value(PendingReply* slot) = 0;
@@ -99,6 +103,8 @@ class UpstreamConnection final : public IoHandler {
   void handle_replies();
   bool handle_reply(const Reply& reply, std::string_view line);
   bool deliver(PendingReply* slot, std::string_view line, const Reply& reply);
+  // Whether `reply`, for `slot`, could carry a split value's index.
+  bool may_be_index(const PendingReply* slot, const Reply& reply) const;
   void finish_data();
   void pop_front();
   void complete(PendingReply* slot);

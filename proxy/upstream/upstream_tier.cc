@@ -100,6 +100,9 @@ UpstreamTier::UpstreamTier(std::span<const UpstreamAddress> addresses,
              [this](int client_id, bool begin) { hold(client_id, begin); },
              {}} {
   if (settings_.split_mode != SplitMode::kOff) context_.split = this;
+  const uint64_t most_chunks = settings_.max_value_size / split_.chunk_size + 1;
+  settings_.max_manifest_bytes = split::encoded_size(
+      static_cast<uint32_t>(std::min<uint64_t>(most_chunks, split::kMaxChunks)));
   for (const UpstreamAddress& address : addresses) {
     UpstreamServer& server = servers_.emplace_back();
     server.address = address;
@@ -158,9 +161,9 @@ void UpstreamTier::hold(int client_id, bool begin) {
   if (begin) held_clients_.emplace_back(client_id, 1);
 }
 
-void UpstreamTier::take_index(PendingReply* slot, Command command) {
+void UpstreamTier::take_index(PendingReply* slot) {
   const ReplyQueue* owner = slot->leader->owner;
-  SplitRead::take(split_, slot, command, owner != nullptr ? owner->owner_id() : -1);
+  SplitRead::take(split_, slot, owner != nullptr ? owner->owner_id() : -1);
 }
 
 bool UpstreamTier::forward_split(const Request& request, std::span<const iovec> value,
@@ -258,7 +261,18 @@ void UpstreamTier::forward_single(const Request& request, std::span<const iovec>
   // Quiet requests may get no reply at all: an "mn" after them marks the end.
   const bool quiet = request.noreply || request.meta.has('q');
   UpstreamConnection& connection = pick(*server, reply);
-  bool queued = connection.queue(request.line) && connection.queue(kCrlf);
+  bool queued = connection.queue(request.line);
+  if (request.command == Command::kMetaGet && context_.split != nullptr) {
+    // A split value's manifest is bound to its key, which an mg reply names
+    // only when asked: ask, and drop the answer again unless the client asked.
+    if (request.meta.has('v') && !request.meta.has('k') && !request.meta.has('b')) {
+      leader->strip_key_token = true;
+      queued = queued && connection.queue(" k");
+    }
+    leader->touch = request.meta.has('T');
+    leader->touch_exptime = request.exptime;
+  }
+  queued = queued && connection.queue(kCrlf);
   if (queued && request.has_value()) {
     if (value_chain != nullptr && value_chain->length() == request.value_length + 2) {
       // The value's buffers move to the upstream's send queue: no copy.
@@ -299,6 +313,7 @@ void UpstreamTier::forward_retrieval(const Request& request, ReplyQueue& reply) 
   }
   leader->end_with_end = true;
   leader->touch_exptime = request.exptime;
+  leader->touch = request.command == Command::kGat || request.command == Command::kGats;
   std::string_view verb = request.command == Command::kGet    ? "get"
                           : request.command == Command::kGets ? "gets"
                           : request.command == Command::kGat  ? "gat "

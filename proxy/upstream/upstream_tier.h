@@ -57,7 +57,7 @@ class UpstreamTier final : public Tier, private SplitIndexHandler {
   // split; true when this request was taken that way.
   bool forward_split(const Request& request, std::span<const iovec> value, ReplyQueue& reply,
                      BufferChain* value_chain);
-  void take_index(PendingReply* slot, Command command) override;
+  void take_index(PendingReply* slot) override;
   void screen_meta_value(PendingReply* slot) override { SplitRead::screen_meta_value(slot); }
   void hold(int client_id, bool begin);
   void forward_single(const Request& request, std::span<const iovec> value, ReplyQueue& reply,

@@ -1,8 +1,13 @@
 #include "split_support.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <random>
+
+// Header-only use of the hash that names chunk keys.
+#define XXH_INLINE_ALL
+#include <xxhash.h>
 
 #include "ops_support.h"
 
@@ -36,21 +41,6 @@ T little_endian(std::string_view bytes, size_t offset) {
     value |= static_cast<T>(static_cast<unsigned char>(bytes[offset + i])) << (8 * i);
   }
   return value;
-}
-
-std::string url_decode(std::string_view text) {
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size()) {
-      if (auto byte = parse_number(text.substr(i + 1, 2), 16)) {
-        out += static_cast<char>(*byte);
-        i += 2;
-        continue;
-      }
-    }
-    out += text[i];
-  }
-  return out;
 }
 
 std::string hex(uint64_t value, int digits) {
@@ -131,10 +121,16 @@ std::optional<ManifestHeader> read_manifest_header(std::string_view bytes) {
   return h;
 }
 
+std::string chunk_key(std::string_view key, uint64_t generation, uint32_t index) {
+  const XXH128_hash_t hash = XXH3_128bits(key.data(), key.size());
+  return std::string(kChunkKeyPrefix) + hex(hash.high64, 16) + hex(hash.low64, 16) + ":" +
+         hex(generation, 16) + ":" + hex(index, 8);
+}
+
 std::string storage_command(std::string_view verb, std::string_view key, std::string_view value,
                             uint32_t flags, int exptime, std::optional<uint64_t> cas) {
-  std::string out = std::string(verb) + " " + std::string(key) + " " + std::to_string(flags) +
-                    " " + std::to_string(exptime) + " " + std::to_string(value.size());
+  std::string out = std::string(verb) + " " + std::string(key) + " " + std::to_string(flags) + " " +
+                    std::to_string(exptime) + " " + std::to_string(value.size());
   if (cas) out += " " + std::to_string(*cas);
   out += "\r\n";
   out += value;
@@ -251,41 +247,29 @@ std::optional<Item> SplitTest::direct_item(int i, std::string_view key) {
   return std::move(r.items.front());
 }
 
-std::vector<std::string> SplitTest::server_keys(int i) {
-  std::vector<std::string> keys;
+std::vector<bool> SplitTest::direct_exists(int i, const std::vector<std::string>& keys) {
+  std::vector<bool> out;
+  if (keys.empty()) return out;
   Client c = connect_upstream(i);
-  ReadResult r;
-  // The crawler does one request at a time: BUSY means another (its own) is running.
-  const bool answered = wait_until(
-      [&] {
-        if (!c.send("lru_crawler metadump all\r\n")) return false;
-        r = c.read_until(
-            [](std::string_view got) -> size_t {
-              if (got.starts_with("BUSY") || got.starts_with("ERROR") ||
-                  got.starts_with("CLIENT_ERROR")) {
-                const size_t eol = got.find("\r\n");
-                return eol == std::string_view::npos ? 0 : eol + 2;
-              }
-              if (got.starts_with("END\r\n")) return 5;
-              const size_t end = got.find("\nEND\r\n");
-              return end == std::string_view::npos ? 0 : end + 6;
-            },
-            milliseconds(10000));
-        return !r.bytes.starts_with("BUSY");
-      },
-      milliseconds(10000), milliseconds(20));
-  EXPECT_TRUE(answered && (r.bytes.ends_with("END\r\n")))
-      << "lru_crawler metadump on upstream " << i << ": " << escape(r.bytes, 300);
+  std::string request;
+  for (const std::string& key : keys) request += "mg " + key + "
+";
+  ReadResult r = ask(c, request, milliseconds(10000));
   std::string_view rest = r.bytes;
-  while (!rest.empty()) {
-    const size_t eol = rest.find('\n');
-    std::string_view line = rest.substr(0, eol);
-    rest.remove_prefix(eol == std::string_view::npos ? rest.size() : eol + 1);
-    if (!line.starts_with("key=")) continue;
-    line.remove_prefix(4);
-    keys.push_back(url_decode(line.substr(0, line.find(' '))));
+  while (!rest.empty() && rest != "MN
+") {
+    const size_t eol = rest.find("
+");
+    const std::string_view line = rest.substr(0, eol);
+    if (line != "HD" && line != "EN") break;
+    out.push_back(line == "HD");
+    rest.remove_prefix(eol + 2);
   }
-  return keys;
+  EXPECT_TRUE(out.size() == keys.size() && rest == "MN
+")
+      << "mg of " << keys.size() << " keys on upstream " << i << ": " << escape(r.bytes, 300);
+  out.resize(keys.size(), false);
+  return out;
 }
 
 long long SplitTest::server_items(int i) {
@@ -340,37 +324,29 @@ std::optional<SplitLayout> SplitTest::layout_of(std::string_view key) {
   }
   layout.manifest = *manifest;
   layout.chunk_servers.assign(manifest->chunk_count, -1);
-  const std::string generation = ":" + hex(manifest->generation, 16) + ":";
+  for (uint32_t n = 0; n < manifest->chunk_count; ++n) {
+    layout.chunk_keys.push_back(chunk_key(key, manifest->generation, n));
+  }
   for (int i = 0; i < static_cast<int>(upstreams_.size()); ++i) {
     if (upstreams_[i] == nullptr) continue;
-    for (const std::string& k : server_keys(i)) {
-      // "mcgc:<32 hex>:<16 hex generation>:<8 hex index>"
-      if (!k.starts_with(kChunkKeyPrefix) || k.size() != 63 || k.substr(37, 18) != generation) {
-        continue;
-      }
-      auto index = parse_number(std::string_view(k).substr(55), 16);
-      if (!index || *index >= manifest->chunk_count) {
-        ADD_FAILURE() << "chunk key " << k << " beyond the manifest's " << manifest->chunk_count
-                      << " chunks";
-        continue;
-      }
-      int& where = layout.chunk_servers[*index];
+    const std::vector<bool> there = direct_exists(i, layout.chunk_keys);
+    for (uint32_t n = 0; n < manifest->chunk_count; ++n) {
+      if (!there[n]) continue;
+      int& where = layout.chunk_servers[n];
       where = where == -1 ? i : -2;
     }
   }
   return layout;
 }
 
-int SplitTest::count_generation_chunks(uint64_t generation) {
-  const std::string marker = ":" + hex(generation, 16) + ":";
-  int count = 0;
+int SplitTest::live_chunks(const SplitLayout& layout) {
+  std::vector<bool> live(layout.chunk_keys.size(), false);
   for (int i = 0; i < static_cast<int>(upstreams_.size()); ++i) {
     if (upstreams_[i] == nullptr) continue;
-    for (const std::string& k : server_keys(i)) {
-      if (k.starts_with(kChunkKeyPrefix) && k.find(marker) != std::string::npos) ++count;
-    }
+    const std::vector<bool> there = direct_exists(i, layout.chunk_keys);
+    for (size_t n = 0; n < live.size(); ++n) live[n] = live[n] || there[n];
   }
-  return count;
+  return static_cast<int>(std::count(live.begin(), live.end(), true));
 }
 
 long long SplitTest::proxy_stat(const std::string& name, ServerProcess* proxy) {

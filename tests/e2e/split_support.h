@@ -2,16 +2,18 @@
 // mcguard in upstream mode in front of memcached servers at their stock 1 MiB
 // item limit, so values over 1 MiB less 512 bytes are stored as chunks plus an
 // index item. What is on the servers is learnt from the servers themselves
-// (gets of the key, `lru_crawler metadump all`, `stats` curr_items), never
-// from mcguard; the index's manifest is decoded only as far as its documented
-// header (chunk count, length, chunk size, client flags, generation).
+// (gets of the key, mg of each chunk key, `stats` curr_items), never from
+// mcguard; the index's manifest is decoded only as far as its documented
+// header (chunk count, length, chunk size, client flags, generation), and chunk
+// keys are derived as documented: "mcgc:<32 hex: XXH3_128bits(key), high half
+// first>:<16 hex generation>:<8 hex index>".
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <map>
-#include <ostream>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -68,6 +70,9 @@ struct ManifestHeader {
 // Decodes the header of a manifest whose size matches its chunk count; nullopt otherwise.
 std::optional<ManifestHeader> read_manifest_header(std::string_view bytes);
 
+// The key chunk `index` of `key`'s value of `generation` is stored under.
+std::string chunk_key(std::string_view key, uint64_t generation, uint32_t index);
+
 // "set|add|replace|cas <key> <flags> <exptime> <n>[ <cas>]\r\n<value>\r\n".
 std::string storage_command(std::string_view verb, std::string_view key, std::string_view value,
                             uint32_t flags = 0, int exptime = 0,
@@ -78,11 +83,12 @@ std::string storage_command(std::string_view verb, std::string_view key, std::st
 void expect_same_bytes(std::string_view actual, std::string_view expected, std::string_view what);
 
 // Where a split value lives: the index item (its server and content) and, for
-// each chunk index, the server holding that chunk (-1: none, -2: several).
+// each chunk index, its key and the server holding it (-1: none, -2: several).
 struct SplitLayout {
   int index_server = -1;
   Item index;
   ManifestHeader manifest;
+  std::vector<std::string> chunk_keys;
   std::vector<int> chunk_servers;
   bool complete() const;
   bool touches(int server) const;  // the index or a chunk is on `server`
@@ -116,8 +122,8 @@ class SplitTest : public UpstreamTest {
 
   // gets of `key` on upstream i, directly; nullopt on a miss.
   std::optional<Item> direct_item(int i, std::string_view key);
-  // Every key on upstream i (lru_crawler metadump, URL-decoded).
-  std::vector<std::string> server_keys(int i);
+  // For each of `keys`, whether upstream i holds a live item under it (mg).
+  std::vector<bool> direct_exists(int i, const std::vector<std::string>& keys);
   long long server_items(int i);  // curr_items
   long long total_items();        // curr_items summed over the running upstreams
   // Waits until total_items() == `expected`; false (with the count seen) at the deadline.
@@ -125,8 +131,8 @@ class SplitTest : public UpstreamTest {
                         milliseconds timeout = milliseconds(10000));
   // Where `key`'s split value is; fails the test when it is not exactly one index.
   std::optional<SplitLayout> layout_of(std::string_view key);
-  // Chunk keys of `generation` on every upstream (any key, any index).
-  int count_generation_chunks(uint64_t generation);
+  // How many of the layout's chunks some running upstream still holds.
+  int live_chunks(const SplitLayout& layout);
 
   // A stat of `proxy` (proxy_ when null), -1 when missing.
   long long proxy_stat(const std::string& name, ServerProcess* proxy = nullptr);

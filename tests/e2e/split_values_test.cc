@@ -62,9 +62,12 @@ TEST_F(SplitValues, RoundTripsAroundTheThresholdUpTo16MiB) {
     size_t size;
     uint32_t flags;
   };
-  const Case cases[] = {{kSplitThreshold - 1, 0x8000},   {kSplitThreshold, 0xFFFFFFFF},
-                        {kSplitThreshold + 1, 0x8000},   {2 * kMiB, 0xFFFFFFFF},
-                        {3 * kMiB, 1},                   {8 * kMiB, 0x8000},
+  const Case cases[] = {{kSplitThreshold - 1, 0x8000},
+                        {kSplitThreshold, 0xFFFFFFFF},
+                        {kSplitThreshold + 1, 0x8000},
+                        {2 * kMiB, 0xFFFFFFFF},
+                        {3 * kMiB, 1},
+                        {8 * kMiB, 0x8000},
                         {16 * kMiB, 0xFFFFFFFF}};
   long long items_on_servers = 0;
   long long split_sets = 0, chunks_written = 0;
@@ -168,9 +171,9 @@ TEST_F(SplitValues, MultiGetMixesSplitPlainAndMissesInRequestOrder) {
     ASSERT_EQ(store(c, storage_command("set", e.key, stored[e.key].first, e.flags)), "STORED\r\n")
         << e.key;
   }
-  const std::vector<std::string> order = {"mg-small",  "mg-big2m", "mg-miss1", "mg-over",
-                                          "mg-big2m",  "mg-edge",  "mg-miss2", "mg-big5m",
-                                          "mg-empty",  "mg-small", "mg-over",  "mg-miss3"};
+  const std::vector<std::string> order = {"mg-small", "mg-big2m", "mg-miss1", "mg-over",
+                                          "mg-big2m", "mg-edge",  "mg-miss2", "mg-big5m",
+                                          "mg-empty", "mg-small", "mg-over",  "mg-miss3"};
   std::string request = "get";
   std::string expected;
   for (const auto& key : order) {
@@ -266,9 +269,9 @@ TEST_F(SplitValues, TouchAndGatApplyToEveryChunk) {
   EXPECT_TRUE(wait_until([&] { return !fetch(c, "get touch-short\r\n").has_value(); },
                          milliseconds(10000), milliseconds(100)))
       << "still a hit 10 s after touch with a 2 s exptime";
-  EXPECT_TRUE(wait_until(
-      [&] { return count_generation_chunks(short_layout->manifest.generation) == 0; },
-      milliseconds(10000), milliseconds(100)))
+  EXPECT_TRUE(
+      wait_until([&] { return count_generation_chunks(short_layout->manifest.generation) == 0; },
+                 milliseconds(10000), milliseconds(100)))
       << "chunks kept their old (no) expiry: touch did not reach them";
 
   // Long touch (touch, gat, gats) of values stored with a 2 s exptime: once
@@ -297,8 +300,9 @@ TEST_F(SplitValues, TouchAndGatApplyToEveryChunk) {
   EXPECT_EQ(got->cas, index->cas) << "gats shows another CAS than the index's";
 
   ASSERT_TRUE(sentinels_expired("sentinel")) << "2 s sentinels alive after 10 s";
-  for (const auto& [key, value] : {std::pair{"touch-long", &touched}, std::pair{"gat-long", &gatted},
-                                   std::pair{"gats-long", &gatsed}}) {
+  for (const auto& [key, value] :
+       {std::pair{"touch-long", &touched}, std::pair{"gat-long", &gatted},
+        std::pair{"gats-long", &gatsed}}) {
     std::optional<Item> after = fetch(c, "get " + std::string(key) + "\r\n");
     ASSERT_TRUE(after.has_value()) << key << " expired with its old exptime";
     expect_same_bytes(after->value, *value, std::string(key) + " after its old exptime");
@@ -479,8 +483,7 @@ TEST_F(SplitValues, ValuesThatLookLikeAnIndexRoundTripAsTheClientStoredThem) {
 TEST_F(SplitValues, SplitOffPassesTheUpstreamsRefusal) {
   ASSERT_NO_FATAL_FAILURE(start_split_proxy({"--upstream-split", "off"}));
   Client c = connect_proxy();
-  EXPECT_EQ(store(c, storage_command("set", "off-big", random_value(2 * kMiB, 121), 1)),
-            kTooLarge);
+  EXPECT_EQ(store(c, storage_command("set", "off-big", random_value(2 * kMiB, 121), 1)), kTooLarge);
   EXPECT_EQ(fetch(c, "get off-big\r\n"), std::nullopt);
   EXPECT_EQ(total_items(), 0);
   // Values within the upstreams' limit pass as before.

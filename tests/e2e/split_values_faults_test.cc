@@ -1,0 +1,330 @@
+// Split values under trouble: two writers overwriting one key while two
+// readers read it (a read is one whole value, a miss, or a closed connection
+// after a correct prefix; never mixed bytes), an upstream restarted under
+// stored split values (each read is the exact value or a miss, and mcguard
+// counts the incomplete ones), and sixteen slow readers of a 16 MiB value
+// (mcguard's RSS stays within its pools plus a fixed allowance).
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <mutex>
+#include <thread>
+
+#include "split_support.h"
+
+namespace mcguard::e2e {
+namespace {
+
+constexpr long kKib = 1024;  // KiB in a MiB: VmRSS is in KiB
+
+// True when `received` is a prefix of one of `replies`.
+bool prefix_of_any(std::string_view received, const std::vector<std::string>& replies) {
+  for (const std::string& reply : replies) {
+    if (received.size() <= reply.size() && reply.compare(0, received.size(), received) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+class SplitValuesFaults : public SplitTest {};
+
+TEST_F(SplitValuesFaults, OverwriteRaceNeverMixesTwoValues) {
+  ASSERT_NO_FATAL_FAILURE(start_split_proxy());
+  constexpr int kWrites = 10;  // per writer
+  constexpr int kReads = 24;   // per reader
+  // Distinct lengths and flags, and bytes that differ everywhere.
+  const std::string values[2] = {random_value(3 * kMiB, 201), random_value(5 * kMiB, 202)};
+  const uint32_t flags[2] = {1, 2};
+  const std::vector<std::string> replies = {
+      value_block("race", values[0], flags[0]) + "END\r\nMN\r\n",
+      value_block("race", values[1], flags[1]) + "END\r\nMN\r\n", "END\r\nMN\r\n"};
+  {
+    Client c = connect_proxy();
+    ASSERT_EQ(store(c, storage_command("set", "race", values[0], flags[0])), "STORED\r\n");
+  }
+  std::atomic<int> hits[2] = {0, 0};
+  std::atomic<int> misses{0}, closes{0}, stored{0};
+  std::mutex mutex;
+  std::vector<std::string> errors;
+  auto record = [&](std::string error) {
+    std::lock_guard lock(mutex);
+    if (errors.size() < 10) errors.push_back(std::move(error));
+  };
+  std::vector<std::thread> threads;
+  for (int w = 0; w < 2; ++w) {
+    threads.emplace_back([&, w] {
+      Client c = connect_proxy();
+      for (int n = 0; n < kWrites; ++n) {
+        const std::string reply = store(c, storage_command("set", "race", values[w], flags[w]));
+        if (reply != "STORED\r\n") {
+          return record("writer " + std::to_string(w) + " set " + std::to_string(n) + ": " +
+                        escape(reply, 200));
+        }
+        ++stored;
+      }
+    });
+  }
+  for (int r = 0; r < 2; ++r) {
+    threads.emplace_back([&, r] {
+      Client c = connect_proxy();
+      for (int n = 0; n < kReads; ++n) {
+        ReadResult got = ask(c, "get race\r\n", milliseconds(30000));
+        const std::string who = "reader " + std::to_string(r) + " read " + std::to_string(n);
+        if (got.closed) {
+          // Allowed only after bytes of one whole, right reply so far.
+          if (!prefix_of_any(got.bytes, replies)) {
+            record(who + ": closed after " + std::to_string(got.bytes.size()) +
+                   " bytes that are no prefix of either value");
+          }
+          ++closes;
+          c = connect_proxy();
+          continue;
+        }
+        if (got.bytes == replies[0]) {
+          ++hits[0];
+        } else if (got.bytes == replies[1]) {
+          ++hits[1];
+        } else if (got.bytes == replies[2]) {
+          ++misses;
+        } else {
+          return record(who + (got.timed_out ? " timed out" : "") + ": " +
+                        std::to_string(got.bytes.size()) +
+                        " bytes, neither value nor a miss: " + escape(got.bytes.substr(0, 120)));
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::printf(
+      "[ INFO     ] %d sets; reads: %d of the 3 MiB value, %d of the 5 MiB value, %d misses, %d "
+      "closed; incomplete misses %lld, closes %lld\n",
+      stored.load(), hits[0].load(), hits[1].load(), misses.load(), closes.load(),
+      proxy_stat("mcguard_split_incomplete_misses"), proxy_stat("mcguard_split_incomplete_closes"));
+  for (const std::string& e : errors) ADD_FAILURE() << e;
+  EXPECT_EQ(stored.load(), 2 * kWrites);
+  EXPECT_GT(hits[0] + hits[1], 0) << "no read saw a whole value: the test proves nothing";
+
+  // Once the writers are done, the last value stored is whole.
+  Client c = connect_proxy();
+  ReadResult last = ask(c, "get race\r\n", milliseconds(30000));
+  EXPECT_TRUE(last.bytes == replies[0] || last.bytes == replies[1])
+      << "after the race: " << last.bytes.size() << " bytes: " << escape(last.bytes.substr(0, 120));
+  auto layout = layout_of("race");
+  ASSERT_TRUE(layout.has_value());
+  EXPECT_TRUE(layout->complete());
+  long long items = -1;
+  const bool settled =
+      wait_total_items(layout->manifest.chunk_count + 1, &items, milliseconds(2000));
+  std::printf("[ INFO     ] after the race: %lld items on the servers for a value of %u chunks%s\n",
+              items, layout->manifest.chunk_count,
+              settled ? "" : " (chunks of overwritten generations left behind)");
+}
+
+TEST_F(SplitValuesFaults, UpstreamRestartTurnsIncompleteValuesIntoMisses) {
+  ASSERT_NO_FATAL_FAILURE(start_split_proxy());
+  Client c = connect_proxy();
+  constexpr int kValues = 8;
+  std::vector<std::string> keys, values;
+  std::vector<SplitLayout> layouts;
+  for (int i = 0; i < kValues; ++i) {
+    keys.push_back("kept" + std::to_string(i));
+    values.push_back(random_value(i % 2 == 0 ? 3 * kMiB : 3 * kMiB / 2, 400 + i));
+    ASSERT_EQ(store(c, storage_command("set", keys[i], values[i], 100 + i)), "STORED\r\n");
+    auto layout = layout_of(keys[i]);
+    ASSERT_TRUE(layout.has_value());
+    ASSERT_TRUE(layout->complete());
+    layouts.push_back(*layout);
+  }
+  // Restart the server that leaves the most values incomplete: an index
+  // elsewhere naming a chunk on it.
+  int restarted = -1, most = -1;
+  for (int s = 0; s < 3; ++s) {
+    int incomplete = 0;
+    for (const auto& l : layouts) incomplete += l.index_server != s && l.touches(s) ? 1 : 0;
+    if (incomplete > most) {
+      most = incomplete;
+      restarted = s;
+    }
+  }
+  ASSERT_GT(most, 0) << "no server holds a chunk of a value indexed elsewhere";
+  std::vector<bool> whole(kValues);
+  int expected_incomplete = 0, expected_whole = 0;
+  for (int i = 0; i < kValues; ++i) {
+    whole[i] = !layouts[i].touches(restarted);
+    expected_whole += whole[i] ? 1 : 0;
+    expected_incomplete += !whole[i] && layouts[i].index_server != restarted ? 1 : 0;
+  }
+  // A small key the restarted server owns tells when mcguard uses it again.
+  std::string probe;
+  for (int n = 0; n < 200 && probe.empty(); ++n) {
+    const std::string key = "probe" + std::to_string(n);
+    ASSERT_EQ(store(c, set_command(key, "p")), "STORED\r\n");
+    if (owner_of(key) == restarted) probe = key;
+  }
+  ASSERT_FALSE(probe.empty()) << "no probe key landed on upstream " << restarted;
+  const long long misses_before = proxy_stat("mcguard_split_incomplete_misses");
+  const long long closes_before = proxy_stat("mcguard_split_incomplete_closes");
+
+  ASSERT_NO_FATAL_FAILURE(kill_upstream(restarted));
+  ASSERT_NO_FATAL_FAILURE(restart_small_upstream(restarted));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        Client p = connect_proxy();
+        return store(p, set_command(probe, "back")) == "STORED\r\n" &&
+               direct_item(restarted, probe).has_value();
+      },
+      milliseconds(15000), milliseconds(50)))
+      << "mcguard did not use the restarted upstream " << restarted << " within 15 s";
+
+  // One get each, then all in one multi-get: the exact value, or a miss.
+  int closed = 0;
+  std::string multi = "get";
+  std::string multi_expected;
+  for (int i = 0; i < kValues; ++i) {
+    SCOPED_TRACE(keys[i] + (whole[i] ? " (whole)" : " (incomplete)"));
+    const std::string hit = value_block(keys[i], values[i], 100 + i) + "END\r\nMN\r\n";
+    ReadResult r = ask(c, "get " + keys[i] + "\r\n", milliseconds(30000));
+    if (r.closed) {
+      EXPECT_FALSE(whole[i]) << "closed while reading a value whose chunks are all there";
+      EXPECT_TRUE(prefix_of_any(r.bytes, {hit})) << "wrong bytes before the close";
+      ++closed;
+      c = connect_proxy();
+    } else if (whole[i]) {
+      expect_same_bytes(r.bytes, hit, "a value untouched by the restart");
+    } else {
+      EXPECT_EQ(escape(r.bytes, 200), "END\r\nMN\r\n") << "a value missing parts was served";
+    }
+    multi += " " + keys[i];
+    if (whole[i]) multi_expected += value_block(keys[i], values[i], 100 + i);
+  }
+  ReadResult r = ask(c, multi + "\r\n", milliseconds(60000));
+  EXPECT_FALSE(r.closed) << "the multi-get was closed";
+  expect_same_bytes(r.bytes, multi_expected + "END\r\nMN\r\n", "the multi-get after the restart");
+
+  const long long misses = proxy_stat("mcguard_split_incomplete_misses") - misses_before;
+  const long long closes = proxy_stat("mcguard_split_incomplete_closes") - closes_before;
+  std::printf(
+      "[ INFO     ] restarted upstream %d: %d of %d values whole, %d indexed elsewhere with a "
+      "chunk "
+      "there; incomplete misses +%lld, closes +%lld\n",
+      restarted, expected_whole, kValues, expected_incomplete, misses, closes);
+  EXPECT_EQ(closed, 0) << "chunks are checked before the value starts: a miss, not a close";
+  EXPECT_EQ(misses + closes, 2 * expected_incomplete)
+      << "each read of a value indexed elsewhere with a chunk gone counts once";
+}
+
+TEST_F(SplitValuesFaults, SlowReadersOf16MiBStayWithinThePools) {
+  constexpr int kReaders = 16;
+  constexpr long kPoolMib = 64, kReplyPoolMib = 40, kAllowanceMib = 64;
+  McguardOptions options = split_options();
+  options.threads = 2;
+  options.pool_size = std::to_string(kPoolMib) + "m";
+  ASSERT_NO_FATAL_FAILURE(
+      start_split_proxy({"--reply-pool-size", std::to_string(kReplyPoolMib) + "m"}, options));
+  const std::string value = random_value(16 * kMiB, 301);
+  const std::string expected = value_block("huge", value, 0x8000) + "END\r\n";
+  {
+    Client w = connect_proxy();
+    ASSERT_EQ(store(w, storage_command("set", "huge", value, 0x8000)), "STORED\r\n");
+  }
+  const long rss_before = proxy_->rss_kib().value_or(-1);
+  long rss_max = rss_before;
+  auto sample = [&] { rss_max = std::max(rss_max, proxy_->rss_kib().value_or(-1)); };
+  const long long chunks_before = proxy_stat("mcguard_split_chunks_read");
+
+  // Sixteen gets, each on a connection with a small receive buffer that is
+  // not read: mcguard can only hold the replies or stop fetching.
+  std::vector<Client> readers;
+  for (int i = 0; i < kReaders; ++i) {
+    readers.push_back(connect_proxy());
+    const int small = 64 * 1024;
+    ASSERT_EQ(::setsockopt(readers.back().fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
+    ASSERT_TRUE(readers.back().send("get huge\r\n"));
+  }
+  auto queued = [](const Client& c) {
+    int n = 0;
+    return ::ioctl(c.fd(), FIONREAD, &n) == 0 ? n : -1;
+  };
+  // Stalled once every reader's value has started and its buffer holds data.
+  const bool all_started = wait_until(
+      [&] {
+        sample();
+        for (const Client& c : readers) {
+          if (queued(c) < 32 * 1024) return false;
+        }
+        return true;
+      },
+      milliseconds(20000), milliseconds(10));
+  EXPECT_TRUE(all_started) << "not every reader got the start of its value within 20 s";
+  // The readers stay stalled while mcguard fetches what its window allows.
+  const bool window_full = wait_until(
+      [&] {
+        sample();
+        return proxy_stat("mcguard_split_chunks_read") - chunks_before >= 2 * kReaders;
+      },
+      milliseconds(10000), milliseconds(10));
+  for (int i = 0; i < 50; ++i) {
+    sample();
+    std::this_thread::sleep_for(milliseconds(10));  // RSS samples while stalled, not a wait
+  }
+  const long rss_stalled = rss_max;
+  const long long chunks_stalled = proxy_stat("mcguard_split_chunks_read") - chunks_before;
+
+  // Then each reads in small pieces with pauses.
+  std::atomic<int> done{0};
+  std::vector<std::string> received(kReaders);
+  std::vector<char> closed(kReaders, 0);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kReaders; ++i) {
+    threads.emplace_back([&, i] {
+      const auto deadline = Clock::now() + milliseconds(60000);
+      std::vector<char> buf(16 * 1024);
+      while (received[i].size() < expected.size() && Clock::now() < deadline) {
+        pollfd p{readers[i].fd(), POLLIN, 0};
+        if (::poll(&p, 1, 1000) <= 0) continue;
+        const ssize_t n = ::recv(readers[i].fd(), buf.data(), buf.size(), MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+          closed[i] = 1;
+          break;
+        }
+        if (n > 0) received[i].append(buf.data(), static_cast<size_t>(n));
+        std::this_thread::sleep_for(std::chrono::microseconds(200));  // a slow reader
+      }
+      ++done;
+    });
+  }
+  wait_until(
+      [&] {
+        sample();
+        return done.load() == kReaders;
+      },
+      milliseconds(90000), milliseconds(10));
+  for (auto& t : threads) t.join();
+  sample();
+
+  const long budget = (kPoolMib + kReplyPoolMib + kAllowanceMib) * kKib;
+  std::printf(
+      "[ INFO     ] %d readers of a 16 MiB split value: VmRSS %ld KiB before, %ld KiB max while "
+      "stalled, %ld KiB max overall (budget %ld KiB = pool %ld MiB + reply pool %ld MiB + %ld "
+      "MiB); %lld chunks read while stalled\n",
+      kReaders, rss_before, rss_stalled, rss_max, budget, kPoolMib, kReplyPoolMib, kAllowanceMib,
+      chunks_stalled);
+  EXPECT_TRUE(window_full) << "chunks read while stalled: " << chunks_stalled;
+  EXPECT_GT(rss_max, 0);
+  EXPECT_LE(rss_stalled, budget);
+  EXPECT_LE(rss_max, budget);
+  for (int i = 0; i < kReaders; ++i) {
+    SCOPED_TRACE("reader " + std::to_string(i) + (closed[i] ? " (closed)" : ""));
+    expect_same_bytes(received[i], expected, "the slowly read value");
+  }
+  EXPECT_EQ(proxy_stat("mcguard_split_gets"), kReaders);
+}
+
+}  // namespace
+}  // namespace mcguard::e2e
