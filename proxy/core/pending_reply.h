@@ -87,12 +87,12 @@ struct PendingReply {
 
   // Leader only.
   PendingReply* last = nullptr;
-  uint32_t remaining = 0;         // slots not yet complete
-  const char* failure = nullptr;  // first failure, e.g. "upstream timeout"
-  bool silent = false;            // classic noreply: the client gets nothing
-  bool end_with_end = false;      // get family: "END\r\n" after the last slot
-  bool collapse = false;          // flush_all: only the leader's reply is kept
-  ReplyQueue* owner = nullptr;    // null once the client is gone
+  uint32_t remaining = 0;             // slots not yet complete
+  const char* failure = nullptr;      // first failure, e.g. "upstream timeout"
+  bool silent = false;                // classic noreply: the client gets nothing
+  bool end_with_end = false;          // get family: "END\r\n" after the last slot
+  bool collapse = false;              // flush_all: only the leader's reply is kept
+  ReplyQueue* owner = nullptr;        // null once the client is gone
   ReplyObserver* observer = nullptr;  // internal groups: told instead of a client
   int64_t touch_exptime = 0;          // gat family, mg with T: the exptime the client gave
   bool touch = false;                 // the request sets the exptime (gat, gats, mg with T)

@@ -36,9 +36,9 @@ SplitAppend::SplitAppend(SplitContext& context, const Request& request, BufferPo
   context_.hold(client_id_, true);
 }
 
-void SplitAppend::start(SplitContext& context, const Request& request,
-                        std::span<const iovec> value, BufferChain* value_chain, BufferPool& pool,
-                        PendingReply* client_slot, int client_id) {
+void SplitAppend::start(SplitContext& context, const Request& request, std::span<const iovec> value,
+                        BufferChain* value_chain, BufferPool& pool, PendingReply* client_slot,
+                        int client_id) {
   auto* append = new SplitAppend(context, request, pool, client_slot, client_id);
   bool kept;
   if (value_chain != nullptr && value_chain->length() == request.value_length + 2) {
@@ -54,9 +54,9 @@ void SplitAppend::start(SplitContext& context, const Request& request,
   PendingReply* lookup = nullptr;
   if (!kept || connection == nullptr ||
       (lookup = context.groups.open_internal(1, *append)) == nullptr) {
-    append->finish_with(!kept ? reply::kOutOfMemory
-                              : connection == nullptr ? "SERVER_ERROR upstream unavailable\r\n"
-                                                      : reply::kOutOfMemoryShort);
+    append->finish_with(!kept                   ? reply::kOutOfMemory
+                        : connection == nullptr ? "SERVER_ERROR upstream unavailable\r\n"
+                                                : reply::kOutOfMemoryShort);
     return;
   }
   if (queue_request(*connection, {"mg ", request.key, " f\r\n"})) {

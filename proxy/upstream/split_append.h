@@ -36,7 +36,7 @@ class SplitAppend final : public SplitOperation, public ReplyObserver {
 
   SplitContext& context_;
   std::string key_;
-  std::string line_;  // the client's command line, "noreply" dropped, with "\r\n"
+  std::string line_;   // the client's command line, "noreply" dropped, with "\r\n"
   BufferChain value_;  // the data block, "\r\n" included
   PendingReply* client_slot_;
   int client_id_;

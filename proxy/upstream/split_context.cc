@@ -18,8 +18,7 @@ SplitOperation::~SplitOperation() {
   if (owner_.live == this) owner_.live = next_;
 }
 
-bool queue_request(UpstreamConnection& connection,
-                   std::initializer_list<std::string_view> pieces) {
+bool queue_request(UpstreamConnection& connection, std::initializer_list<std::string_view> pieces) {
   for (std::string_view piece : pieces) {
     if (!connection.queue(piece)) {
       connection.fail("out of memory");
@@ -73,19 +72,17 @@ void sweep_chunks(SplitContext& context, std::string_view key, const split::Mani
     split::chunk_key(key, manifest.generation, i, chunk_key);
     const std::string_view name(chunk_key, split::kChunkKeyLength);
     UpstreamConnection* connection = context.connection_for(name, client_id);
-    const bool queued =
-        connection != nullptr &&
-        (touch_exptime == nullptr
-             ? queue_request(*connection, {"delete ", name, " noreply\r\nmn\r\n"})
-             : queue_request(*connection,
-                             {"touch ", name, " ", *touch_exptime, " noreply\r\nmn\r\n"}));
+    const bool queued = connection != nullptr &&
+                        (touch_exptime == nullptr
+                             ? queue_request(*connection, {"delete ", name, " noreply\r\nmn\r\n"})
+                             : queue_request(*connection, {"touch ", name, " ", *touch_exptime,
+                                                           " noreply\r\nmn\r\n"}));
     if (!queued) {
       if (touch_exptime == nullptr) context.stats.orphan_chunks.add();
       continue;
     }
-    connection->expect(Expectation::kQuiet, touch_exptime == nullptr ? Command::kDelete
-                                                                      : Command::kTouch,
-                       nullptr);
+    connection->expect(Expectation::kQuiet,
+                       touch_exptime == nullptr ? Command::kDelete : Command::kTouch, nullptr);
   }
 }
 

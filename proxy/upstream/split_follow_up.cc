@@ -12,14 +12,16 @@ SplitFollowUp::SplitFollowUp(SplitContext& context, const Request& request,
       client_slot_(client_slot),
       client_id_(client_id) {}
 
-void SplitFollowUp::start(SplitContext& context, const Request& request,
-                          PendingReply* client_slot, int client_id) {
+void SplitFollowUp::start(SplitContext& context, const Request& request, PendingReply* client_slot,
+                          int client_id) {
   UpstreamConnection* connection = context.connection_for(request.key, client_id);
   auto* follow_up = new SplitFollowUp(context, request, client_slot, client_id);
   // Slots: a guard that keeps the group open while queueing, the read, the command.
-  PendingReply* guard = connection == nullptr ? nullptr : context.groups.open_internal(3, *follow_up);
+  PendingReply* guard =
+      connection == nullptr ? nullptr : context.groups.open_internal(3, *follow_up);
   if (guard == nullptr) {
-    context.groups.fail(client_slot, connection == nullptr ? "upstream unavailable" : "out of memory");
+    context.groups.fail(client_slot,
+                        connection == nullptr ? "upstream unavailable" : "out of memory");
     delete follow_up;
     return;
   }

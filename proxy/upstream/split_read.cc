@@ -147,8 +147,8 @@ bool SplitRead::screen_meta_value(PendingReply* slot) {
     std::string whole(slot->size(), '\0');
     whole.resize(copy_reply(*slot, 0, whole));
     char stripped[kMaxReplyLineLength + 2];
-    const std::string_view line = without_meta_token(
-        std::string_view(whole).substr(0, parsed.consumed - 2), 'k', stripped);
+    const std::string_view line =
+        without_meta_token(std::string_view(whole).substr(0, parsed.consumed - 2), 'k', stripped);
     const std::string_view rest = std::string_view(whole).substr(parsed.consumed - 2);
     slot->clear();
     if ((!slot->append(line) || !slot->append(rest)) && slot->leader->failure == nullptr) {
@@ -159,8 +159,7 @@ bool SplitRead::screen_meta_value(PendingReply* slot) {
 }
 
 SplitRead::SplitRead(SplitContext& context, PendingReply* slot, int client_id)
-    : SplitOperation(context),
-      context_(context), client_slot_(slot), client_id_(client_id) {}
+    : SplitOperation(context), context_(context), client_slot_(slot), client_id_(client_id) {}
 
 uint64_t SplitRead::chunk_length(uint32_t index) const {
   const uint64_t offset = uint64_t{index} * manifest_.chunk_size;

@@ -79,12 +79,12 @@ class SplitRead final : public SplitOperation, public ReplyStream, public ReplyO
   std::string header_;  // the client's VALUE line
   split::Manifest manifest_;
 
-  PendingReply* checks_ = nullptr;               // the existence checks' group, while out
-  PendingReply* fetching_[kWindow] = {};         // fetch groups out, by index % kWindow
-  uint32_t fetching_index_[kWindow] = {};        // their chunk indices
-  PendingReply* fetched_[kWindow] = {};          // verified, not yet handed to the stream
-  size_t fetched_offset_[kWindow] = {};          // their data offsets
-  Part parts_[kWindow] = {};                     // handed, not yet all sent
+  PendingReply* checks_ = nullptr;         // the existence checks' group, while out
+  PendingReply* fetching_[kWindow] = {};   // fetch groups out, by index % kWindow
+  uint32_t fetching_index_[kWindow] = {};  // their chunk indices
+  PendingReply* fetched_[kWindow] = {};    // verified, not yet handed to the stream
+  size_t fetched_offset_[kWindow] = {};    // their data offsets
+  Part parts_[kWindow] = {};               // handed, not yet all sent
   uint32_t parts_head_ = 0, parts_count_ = 0;
   uint32_t next_fetch_ = 0, next_hand_ = 0, sent_chunks_ = 0;
   size_t header_left_ = 0, trailer_left_ = 0;

@@ -238,8 +238,9 @@ void SplitWrite::index_done(PendingReply* leader) {
   const std::string text = reply_text(*leader->last);
   const char* failure = leader->failure;
   // ms answers HD, or nothing at all when quiet.
-  const bool stored = meta_ ? failure == nullptr && (text.starts_with("HD") || (quiet_ && text.empty()))
-                            : text == kStored;
+  const bool stored =
+      meta_ ? failure == nullptr && (text.starts_with("HD") || (quiet_ && text.empty()))
+            : text == kStored;
   split::Manifest previous;
   const bool replaced = stored && replaces_ &&
                         decode_index_reply(*leader->next_in_group, key_, previous) &&
@@ -256,8 +257,7 @@ void SplitWrite::index_done(PendingReply* leader) {
   } else if (text.empty()) {
     // Lost on the way: the index may or may not be stored, so its chunks stay.
     context_.stats.orphan_chunks.add(manifest_.chunk_count);
-    finish("SERVER_ERROR " + std::string(failure != nullptr ? failure : "upstream error") +
-           "\r\n");
+    finish("SERVER_ERROR " + std::string(failure != nullptr ? failure : "upstream error") + "\r\n");
   } else {
     // Not stored (add, replace or cas did not apply, or an error): nothing
     // names the chunks.

@@ -27,9 +27,9 @@ namespace mcguard {
 class SplitWrite final : public SplitOperation, public ReplyObserver {
  public:
   // Starts the write of `request` (set, add, replace, cas, or an ms in set,
-  // add or replace mode whose key is not base64; its value complete) for the client reply slot `client_slot` (a group of one
-  // it completes). `value` covers the value; when `value_chain` holds it (with
-  // its "\r\n") the chunks take its buffers. Deletes itself when done.
+  // add or replace mode whose key is not base64; its value complete) for the client reply slot
+  // `client_slot` (a group of one it completes). `value` covers the value; when `value_chain` holds
+  // it (with its "\r\n") the chunks take its buffers. Deletes itself when done.
   static void start(SplitContext& context, const Request& request, std::span<const iovec> value,
                     BufferChain* value_chain, PendingReply* client_slot, int client_id);
 
@@ -55,9 +55,9 @@ class SplitWrite final : public SplitOperation, public ReplyObserver {
   int client_id_;
   split::Manifest manifest_;
   bool index_sent_ = false;
-  bool replaces_ = false;  // the index write is preceded by a read of the value it replaces
-  bool meta_ = false;      // ms: the index goes as an ms
-  bool quiet_ = false;     // ms with q: success has no reply, "mn" marks the end
+  bool replaces_ = false;   // the index write is preceded by a read of the value it replaces
+  bool meta_ = false;       // ms: the index goes as an ms
+  bool quiet_ = false;      // ms with q: success has no reply, "mn" marks the end
   std::string meta_flags_;  // ms: the client's flags, F replaced by the index flags
 };
 

@@ -189,12 +189,11 @@ bool UpstreamTier::forward_split(const Request& request, std::span<const iovec> 
   }
   // md follows up too, unless its key is base64 (the lookup is a classic get)
   // or it only marks the item stale (I), which leaves the chunks in use.
-  const bool meta_delete = request.command == Command::kMetaDelete && !request.meta.has('b') &&
-                           !request.meta.has('I');
-  const bool follow_up = request.command == Command::kDelete ||
-                         request.command == Command::kTouch || meta_delete;
-  const bool append =
-      request.command == Command::kAppend || request.command == Command::kPrepend;
+  const bool meta_delete =
+      request.command == Command::kMetaDelete && !request.meta.has('b') && !request.meta.has('I');
+  const bool follow_up =
+      request.command == Command::kDelete || request.command == Command::kTouch || meta_delete;
+  const bool append = request.command == Command::kAppend || request.command == Command::kPrepend;
   if (!store && !follow_up && !append) return false;
   // A value that could pass for an index is stored split too, so that every
   // item carrying the index flags or the manifest's magic is one mcguard wrote.
