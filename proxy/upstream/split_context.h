@@ -40,6 +40,10 @@ struct SplitContext {
   std::function<void(int client_id, bool begin)> hold;
   // Reads waiting for room in the reply pool; the tier pumps them each turn.
   std::vector<SplitRead*> waiting_reads;
+  // Reply-pool bytes promised to chunk fetches sent and not yet answered: a
+  // fetch counts its chunk before its reply arrives, so reads on one worker
+  // never promise the same buffers twice.
+  uint64_t promised_reply_bytes = 0;
   // Every operation under way, so the tier can end them when it goes.
   SplitOperation* live = nullptr;
 };

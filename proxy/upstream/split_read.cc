@@ -175,8 +175,10 @@ void SplitRead::send_checks(const std::string* touch_exptime) {
   if (checks_ == nullptr) {
     // No room to check every chunk first: each is still verified as it comes.
     checks_ok_ = true;
+    if (touch_exptime != nullptr) touch_exptime_ = *touch_exptime;
     return;
   }
+  checks_sent_ = true;
   ++outstanding_;
   PendingReply* guard = checks_;
   char chunk_key[split::kChunkKeyLength];
@@ -214,8 +216,10 @@ void SplitRead::fetch_more() {
   const uint64_t room_needed = manifest_.chunk_size + kMaxReplyLineLength;
   while (!failed_ && !detached_ && next_fetch_ < manifest_.chunk_count &&
          next_fetch_ - sent_chunks_ < kWindow) {
-    const uint64_t room =
+    const uint64_t free_bytes =
         uint64_t{context_.reply_pool.available()} * context_.reply_pool.buffer_size();
+    const uint64_t room =
+        free_bytes > context_.promised_reply_bytes ? free_bytes - context_.promised_reply_bytes : 0;
     if (room < room_needed || context_.groups.available() < 2) {
       const uint64_t pool_bytes =
           uint64_t{context_.reply_pool.capacity()} * context_.reply_pool.buffer_size();
@@ -240,7 +244,13 @@ bool SplitRead::fetch(uint32_t index) {
   const std::string_view name(chunk_key, split::kChunkKeyLength);
   UpstreamConnection* connection = context_.connection_for(name, client_id_);
   PendingReply* slot = connection == nullptr ? nullptr : context_.groups.open_internal(1, *this);
-  if (slot == nullptr || !queue_request(*connection, {"get ", name, "\r\n"})) {
+  // Without the existence checks, a gat's fetches set each chunk's exptime.
+  const bool queued =
+      slot != nullptr &&
+      (touch_exptime_.empty() || checks_sent_
+           ? queue_request(*connection, {"get ", name, "\r\n"})
+           : queue_request(*connection, {"gat ", touch_exptime_, " ", name, "\r\n"}));
+  if (!queued) {
     if (slot != nullptr) context_.groups.release(slot);
     fail();
     return false;
@@ -249,6 +259,7 @@ bool SplitRead::fetch(uint32_t index) {
   fetching_[index % kWindow] = slot;
   fetching_index_[index % kWindow] = index;
   ++outstanding_;
+  context_.promised_reply_bytes += manifest_.chunk_size + kMaxReplyLineLength;
   connection->expect(Expectation::kRetrieval, Command::kGet, slot);
   return true;
 }
@@ -305,6 +316,7 @@ void SplitRead::group_done(PendingReply* leader) {
       for (uint32_t i = 0; i < kWindow; ++i) {
         if (fetching_[i] != leader) continue;
         fetching_[i] = nullptr;
+        context_.promised_reply_bytes -= manifest_.chunk_size + kMaxReplyLineLength;
         chunk_done(leader, fetching_index_[i]);
         break;
       }

@@ -93,6 +93,8 @@ class SplitRead final : public SplitOperation, public ReplyStream, public ReplyO
   bool checks_ok_ = false, started_ = false, failed_ = false, broken_ = false;
   bool detached_ = false, holding_ = false;
   bool waiting_ = false;  // in context.waiting_reads
+  bool checks_sent_ = false;
+  std::string touch_exptime_;  // gat without checks: the fetches set the exptime
 };
 
 }  // namespace mcguard

@@ -252,21 +252,17 @@ std::vector<bool> SplitTest::direct_exists(int i, const std::vector<std::string>
   if (keys.empty()) return out;
   Client c = connect_upstream(i);
   std::string request;
-  for (const std::string& key : keys) request += "mg " + key + "
-";
+  for (const std::string& key : keys) request += "mg " + key + "\r\n";
   ReadResult r = ask(c, request, milliseconds(10000));
   std::string_view rest = r.bytes;
-  while (!rest.empty() && rest != "MN
-") {
-    const size_t eol = rest.find("
-");
+  while (!rest.empty() && rest != "MN\r\n") {
+    const size_t eol = rest.find("\r\n");
     const std::string_view line = rest.substr(0, eol);
     if (line != "HD" && line != "EN") break;
     out.push_back(line == "HD");
     rest.remove_prefix(eol + 2);
   }
-  EXPECT_TRUE(out.size() == keys.size() && rest == "MN
-")
+  EXPECT_TRUE(out.size() == keys.size() && rest == "MN\r\n")
       << "mg of " << keys.size() << " keys on upstream " << i << ": " << escape(r.bytes, 300);
   out.resize(keys.size(), false);
   return out;
