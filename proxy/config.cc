@@ -103,6 +103,9 @@ po::options_description option_set() {
   add("upstream-split", po::value<std::string>(),
       "on|read-only|off: store values over the upstreams' item limit as chunks; read-only reads "
       "split values but writes none (default on)");
+  add("upstream-split-grace", po::value<std::string>(),
+      "how long an overwritten or deleted split value's chunks outlive its index, so reads "
+      "already under way finish whole; 0 deletes them at once (default 10s)");
   add("on-reject", po::value<std::string>(),
       "delete|keep: after rejecting an oversized set, delete the key upstream (default delete)");
   add("io-engine", po::value<std::string>(),
@@ -352,6 +355,12 @@ void apply_split_options(const po::variables_map& vm, Settings& s) {
     } else {
       throw Failure{"--upstream-split must be on, read-only or off"};
     }
+  }
+  if (vm.count("upstream-split-grace")) {
+    const auto text = vm["upstream-split-grace"].as<std::string>();
+    const auto ms = parse_duration_ms(text);
+    if (!ms) throw Failure{"invalid duration for --upstream-split-grace: '" + text + "'"};
+    s.upstream_split_grace_ms = *ms;
   }
 }
 

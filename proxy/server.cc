@@ -78,6 +78,7 @@ void append_upstream_settings(std::string& out, const Settings& s,
   append_stat(out, "mcguard_upstream_item_size_max", split->item_size_max);
   append_stat(out, "mcguard_upstream_split", split_mode_name(s.upstream_split));
   append_stat(out, "mcguard_split_threshold", split->threshold);
+  append_stat(out, "mcguard_upstream_split_grace", duration_text(s.upstream_split_grace_ms));
 }
 
 // The split threshold (upstream tier): from --upstream-item-size-max, or asked of

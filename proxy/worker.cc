@@ -20,6 +20,7 @@ Worker::Worker(const Settings& settings, const EngineChoice& engine, int listen_
     upstream_settings_.delete_on_reject = settings.delete_on_reject;
     upstream_settings_.split_mode = settings.upstream_split;
     upstream_settings_.split_threshold = settings.upstream_split_threshold;
+    upstream_settings_.split_grace_ms = settings.upstream_split_grace_ms;
     reply_pool_ = std::make_unique<BufferPool>(settings.reply_buffers_per_worker(),
                                                Settings::kReplyBufferSize);
     // A reply slot may hold one max-size value with its VALUE line.

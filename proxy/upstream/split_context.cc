@@ -86,4 +86,40 @@ void sweep_chunks(SplitContext& context, std::string_view key, const split::Mani
   }
 }
 
+// Enough for a thousand overwrites of large values a second over a 4s grace on
+// one worker; each entry is about a hundred bytes.
+constexpr size_t kMaxDeferredSweeps = 4096;
+
+void defer_sweep(SplitContext& context, std::string_view key, const split::Manifest& manifest,
+                 int client_id) {
+  if (context.settings.split_grace_ms <= 0) {
+    sweep_chunks(context, key, manifest, client_id);
+    return;
+  }
+  if (context.deferred_sweeps.size() >= kMaxDeferredSweeps) {
+    const DeferredSweep& oldest = context.deferred_sweeps.front();
+    sweep_chunks(context, oldest.key, oldest.manifest, oldest.client_id);
+    context.deferred_sweeps.pop_front();
+  }
+  DeferredSweep& sweep = context.deferred_sweeps.emplace_back(
+      DeferredSweep{context.reactor.now_ms() + context.settings.split_grace_ms, std::string(key),
+                    split::Manifest{}, client_id});
+  sweep.manifest.total_length = manifest.total_length;
+  sweep.manifest.chunk_size = manifest.chunk_size;
+  sweep.manifest.chunk_count = manifest.chunk_count;
+  sweep.manifest.generation = manifest.generation;
+}
+
+void run_due_sweeps(SplitContext& context, int64_t now_ms) {
+  while (!context.deferred_sweeps.empty() && context.deferred_sweeps.front().due_ms <= now_ms) {
+    const DeferredSweep& due = context.deferred_sweeps.front();
+    sweep_chunks(context, due.key, due.manifest, due.client_id);
+    context.deferred_sweeps.pop_front();
+  }
+}
+
+int64_t next_sweep_ms(const SplitContext& context) {
+  return context.deferred_sweeps.empty() ? -1 : context.deferred_sweeps.front().due_ms;
+}
+
 }  // namespace mcguard

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <initializer_list>
 #include <span>
@@ -23,6 +24,15 @@ namespace mcguard {
 
 class SplitOperation;
 class SplitRead;
+
+// An overwritten or deleted split value's chunks, deleted once readers that
+// found its index before the change have had the grace period to finish.
+struct DeferredSweep {
+  int64_t due_ms;
+  std::string key;
+  split::Manifest manifest;  // generation and chunk count (checksums dropped)
+  int client_id;
+};
 
 struct SplitContext {
   ReplyGroups& groups;
@@ -46,6 +56,8 @@ struct SplitContext {
   uint64_t promised_reply_bytes = 0;
   // Every operation under way, so the tier can end them when it goes.
   SplitOperation* live = nullptr;
+  // Sweeps waiting out --upstream-split-grace, oldest (soonest due) first.
+  std::deque<DeferredSweep> deferred_sweeps;
 };
 
 // The base of every operation on split values: each one links itself into
@@ -84,5 +96,15 @@ bool decode_index_reply(const PendingReply& slot, std::string_view key, split::M
 // `manifest`, without replies. Counts chunks it could not send as orphans.
 void sweep_chunks(SplitContext& context, std::string_view key, const split::Manifest& manifest,
                   int client_id, const std::string* touch_exptime = nullptr);
+
+// Deletes `manifest`'s chunks after the grace period (at once when it is 0).
+// A reader that found the old index just before an overwrite or delete then
+// still reads every chunk. The list is bounded: when it is full, the oldest
+// sweep runs early.
+void defer_sweep(SplitContext& context, std::string_view key, const split::Manifest& manifest,
+                 int client_id);
+// Runs the deferred sweeps due by `now_ms`; when the next is due (-1: none).
+void run_due_sweeps(SplitContext& context, int64_t now_ms);
+int64_t next_sweep_ms(const SplitContext& context);
 
 }  // namespace mcguard

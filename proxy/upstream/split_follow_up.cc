@@ -63,10 +63,11 @@ void SplitFollowUp::group_done(PendingReply* leader) {
   const bool split = applied && decode_index_reply(*leader->next_in_group, key_, manifest);
   const char* failure = leader->failure;
   context_.groups.release(leader);
-  if (split) {
-    sweep_chunks(context_, key_, manifest, client_id_,
-                 command_ == Command::kTouch ? &exptime_ : nullptr);
-    if (command_ != Command::kTouch) context_.stats.orphan_cleanups.add();
+  if (split && command_ == Command::kTouch) {
+    sweep_chunks(context_, key_, manifest, client_id_, &exptime_);
+  } else if (split) {
+    defer_sweep(context_, key_, manifest, client_id_);
+    context_.stats.orphan_cleanups.add();
   }
   if (text.empty() && (command_ != Command::kMetaDelete || failure != nullptr)) {
     context_.groups.fail(client_slot_, failure != nullptr ? failure : "upstream error");

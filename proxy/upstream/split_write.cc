@@ -250,7 +250,7 @@ void SplitWrite::index_done(PendingReply* leader) {
     context_.stats.sets.add();
     context_.stats.chunks_written.add(manifest_.chunk_count);
     if (replaced) {
-      sweep_chunks(context_, key_, previous, client_id_);
+      defer_sweep(context_, key_, previous, client_id_);
       context_.stats.orphan_cleanups.add();
     }
     finish(text);

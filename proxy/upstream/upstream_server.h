@@ -37,6 +37,9 @@ struct UpstreamSettings {
   SplitMode split_mode = SplitMode::kOn;
   // The largest value stored as one item; larger ones are split (when split_mode is kOn).
   uint64_t split_threshold = (1u << 20) - 512;
+  // How long an overwritten or deleted split value's chunks outlive its index
+  // (--upstream-split-grace), so reads already streaming it finish whole.
+  int64_t split_grace_ms = 10000;
   // The largest manifest a value of max_value_size needs (the tier sets it):
   // longer replies are never looked at as indexes.
   uint64_t max_manifest_bytes = 0;

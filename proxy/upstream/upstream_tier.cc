@@ -98,6 +98,9 @@ UpstreamTier::UpstreamTier(std::span<const UpstreamAddress> addresses,
                return server == nullptr ? nullptr : &pick(*server, client_id);
              },
              [this](int client_id, bool begin) { hold(client_id, begin); },
+             {},
+             0,
+             nullptr,
              {}} {
   if (settings_.split_mode != SplitMode::kOff) context_.split = this;
   const uint64_t most_chunks = settings_.max_value_size / split_.chunk_size + 1;
@@ -117,6 +120,14 @@ UpstreamTier::UpstreamTier(std::span<const UpstreamAddress> addresses,
 UpstreamTier::~UpstreamTier() {
   // Operations still waiting on upstreams at shutdown: nothing will complete them.
   while (split_.live != nullptr) delete split_.live;
+  // Old chunks still in their grace period stay until their TTL or eviction.
+  uint64_t left = 0;
+  for (const DeferredSweep& sweep : split_.deferred_sweeps) left += sweep.manifest.chunk_count;
+  if (left > 0) {
+    split_stats_.orphan_chunks.add(left);
+    spdlog::info("split: {} chunks of overwritten or deleted values left to expire at shutdown",
+                 left);
+  }
 }
 
 bool UpstreamTier::can_accept(const Request& request, const ReplyQueue& client) {
@@ -401,13 +412,14 @@ void UpstreamTier::flush() {
 }
 
 void UpstreamTier::check_timeouts(int64_t now_ms) {
+  run_due_sweeps(split_, now_ms);
   for (UpstreamServer& server : servers_) {
     for (auto& connection : server.connections) connection->check_timeout(now_ms);
   }
 }
 
 int64_t UpstreamTier::next_deadline_ms() const {
-  int64_t next = -1;
+  int64_t next = next_sweep_ms(split_);
   for (const UpstreamServer& server : servers_) {
     for (const auto& connection : server.connections) {
       int64_t deadline = connection->next_deadline_ms();

@@ -185,6 +185,11 @@ McguardOptions SplitTest::split_options() {
 
 void SplitTest::start_split_proxy(const std::vector<std::string>& args, McguardOptions options) {
   std::vector<std::string> all = {"--upstream-timeout", "5s", "--upstream-retry", "50ms"};
+  // Old chunks go soon, so tests that wait for them to go are quick; tests of
+  // the grace itself give their own.
+  if (std::find(args.begin(), args.end(), "--upstream-split-grace") == args.end()) {
+    all.insert(all.end(), {"--upstream-split-grace", "100ms"});
+  }
   all.insert(all.end(), args.begin(), args.end());
   start_proxy(all, std::move(options));
 }
@@ -288,6 +293,19 @@ bool SplitTest::wait_total_items(long long expected, long long* seen, millisecon
         return *seen == expected;
       },
       timeout, milliseconds(20));
+}
+
+std::optional<SplitLayout> SplitTest::store_split(Client& c, const std::string& key,
+                                                 const std::string& value, uint32_t flags,
+                                                 int exptime) {
+  const std::string reply = store(c, storage_command("set", key, value, flags, exptime));
+  EXPECT_EQ(reply, "STORED\r\n") << "set " << key << " of " << value.size() << " bytes";
+  if (reply != "STORED\r\n") return std::nullopt;
+  auto layout = layout_of(key);
+  if (!layout) return std::nullopt;
+  EXPECT_TRUE(layout->complete()) << key << ": a chunk is missing or on several servers";
+  EXPECT_EQ(layout->manifest.total_length, value.size());
+  return layout;
 }
 
 std::optional<SplitLayout> SplitTest::layout_of(std::string_view key) {

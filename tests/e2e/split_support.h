@@ -119,6 +119,11 @@ class SplitTest : public UpstreamTest {
                     milliseconds timeout = milliseconds(30000));
   // One line reply to `command` (delete, touch, ...).
   std::string command_line(Client& c, std::string_view command);
+  // Stores `value` under `key` through `c` and returns where the servers hold
+  // it (an index and every chunk, each on one server).
+  std::optional<SplitLayout> store_split(Client& c, const std::string& key,
+                                         const std::string& value, uint32_t flags = 0,
+                                         int exptime = 0);
 
   // gets of `key` on upstream i, directly; nullopt on a miss.
   std::optional<Item> direct_item(int i, std::string_view key);

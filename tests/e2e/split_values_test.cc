@@ -19,21 +19,6 @@ constexpr std::string_view kTooLarge = "SERVER_ERROR object too large for cache\
 
 class SplitValues : public SplitTest {
  protected:
-  // Stores `value` under `key` through `c` and returns where the servers hold
-  // it (an index and every chunk, each on one server).
-  std::optional<SplitLayout> store_split(Client& c, const std::string& key,
-                                         const std::string& value, uint32_t flags = 0,
-                                         int exptime = 0) {
-    const std::string reply = store(c, storage_command("set", key, value, flags, exptime));
-    EXPECT_EQ(reply, "STORED\r\n") << "set " << key << " of " << value.size() << " bytes";
-    if (reply != "STORED\r\n") return std::nullopt;
-    auto layout = layout_of(key);
-    if (!layout) return std::nullopt;
-    EXPECT_TRUE(layout->complete()) << key << ": a chunk is missing or on several servers";
-    EXPECT_EQ(layout->manifest.total_length, value.size());
-    return layout;
-  }
-
   // Sets a small key with `exptime` directly on every upstream: once each has
   // expired, anything given the same exptime earlier on that server has too.
   void set_sentinels(const std::string& key, int exptime) {
