@@ -54,6 +54,10 @@ struct SplitContext {
   // fetch counts its chunk before its reply arrives, so reads on one worker
   // never promise the same buffers twice.
   uint64_t promised_reply_bytes = 0;
+  // A fetch was queued outside the tier's flush (a client took bytes of a
+  // read while its reply was being sent): the tier must flush again before
+  // the loop sleeps, or the read stalls until the next event.
+  bool unflushed_fetches = false;
   // Every operation under way, so the tier can end them when it goes.
   SplitOperation* live = nullptr;
   // Sweeps waiting out --upstream-split-grace, oldest (soonest due) first.

@@ -100,6 +100,7 @@ UpstreamTier::UpstreamTier(std::span<const UpstreamAddress> addresses,
              [this](int client_id, bool begin) { hold(client_id, begin); },
              {},
              0,
+             false,
              nullptr,
              {}} {
   if (settings_.split_mode != SplitMode::kOff) context_.split = this;
@@ -400,6 +401,7 @@ void UpstreamTier::remove_stale(std::string_view key, const ReplyQueue& client) 
 }
 
 void UpstreamTier::flush() {
+  split_.unflushed_fetches = false;
   // Reads that waited for reply buffers try again, each once per turn.
   for (size_t n = split_.waiting_reads.size(); n > 0 && !split_.waiting_reads.empty(); --n) {
     SplitRead* read = split_.waiting_reads.front();
@@ -419,6 +421,7 @@ void UpstreamTier::check_timeouts(int64_t now_ms) {
 }
 
 int64_t UpstreamTier::next_deadline_ms() const {
+  if (split_.unflushed_fetches) return 0;  // due now: another turn flushes them
   int64_t next = next_sweep_ms(split_);
   for (const UpstreamServer& server : servers_) {
     for (const auto& connection : server.connections) {

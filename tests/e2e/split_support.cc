@@ -296,8 +296,8 @@ bool SplitTest::wait_total_items(long long expected, long long* seen, millisecon
 }
 
 std::optional<SplitLayout> SplitTest::store_split(Client& c, const std::string& key,
-                                                 const std::string& value, uint32_t flags,
-                                                 int exptime) {
+                                                  const std::string& value, uint32_t flags,
+                                                  int exptime) {
   const std::string reply = store(c, storage_command("set", key, value, flags, exptime));
   EXPECT_EQ(reply, "STORED\r\n") << "set " << key << " of " << value.size() << " bytes";
   if (reply != "STORED\r\n") return std::nullopt;
