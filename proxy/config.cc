@@ -105,7 +105,7 @@ po::options_description option_set() {
       "split values but writes none (default on)");
   add("upstream-split-grace", po::value<std::string>(),
       "how long an overwritten or deleted split value's chunks outlive its index, so reads "
-      "already under way finish whole; 0 deletes them at once (default 10s)");
+      "already under way finish whole; 0 deletes them at once (default 2s)");
   add("on-reject", po::value<std::string>(),
       "delete|keep: after rejecting an oversized set, delete the key upstream (default delete)");
   add("io-engine", po::value<std::string>(),

@@ -62,7 +62,7 @@ struct Settings {
   // Values over the upstreams' item limit (their memcached -I) are split into chunks.
   uint64_t upstream_item_size_max = 0;  // 0: auto (each upstream's `stats settings`)
   SplitMode upstream_split = SplitMode::kOn;
-  int64_t upstream_split_grace_ms = 10000;
+  int64_t upstream_split_grace_ms = 2000;
   // The largest value stored as one item: found by the Server at start-up
   // (proxy/upstream/item_size_probe.h) before the workers copy it; 0 until then.
   uint64_t upstream_split_threshold = 0;

@@ -86,8 +86,8 @@ void sweep_chunks(SplitContext& context, std::string_view key, const split::Mani
   }
 }
 
-// Enough for a thousand overwrites of large values a second over a 4s grace on
-// one worker; each entry is about a hundred bytes.
+// Enough for two thousand overwrites of large values a second over the default
+// 2s grace on one worker; each entry is about a hundred bytes.
 constexpr size_t kMaxDeferredSweeps = 4096;
 
 void defer_sweep(SplitContext& context, std::string_view key, const split::Manifest& manifest,

@@ -39,7 +39,7 @@ struct UpstreamSettings {
   uint64_t split_threshold = (1u << 20) - 512;
   // How long an overwritten or deleted split value's chunks outlive its index
   // (--upstream-split-grace), so reads already streaming it finish whole.
-  int64_t split_grace_ms = 10000;
+  int64_t split_grace_ms = 2000;
   // The largest manifest a value of max_value_size needs (the tier sets it):
   // longer replies are never looked at as indexes.
   uint64_t max_manifest_bytes = 0;

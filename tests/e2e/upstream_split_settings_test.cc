@@ -65,6 +65,7 @@ TEST_F(UpstreamSplitSettings, ThresholdComesFromTheUpstreamsStatsSettings) {
   EXPECT_EQ(s["mcguard_upstream_item_size_max"], "2097152");
   EXPECT_EQ(s["mcguard_upstream_split"], "on");
   EXPECT_EQ(s["mcguard_split_threshold"], "2096640") << "2 MiB less 512 bytes of item room";
+  EXPECT_EQ(s["mcguard_upstream_split_grace"], "2000ms");
   EXPECT_EQ(s["item_size_max"], std::to_string(kMaxValueSize)) << "mcguard's own -I is unchanged";
 
   auto stats = stats_of(client_);
@@ -113,9 +114,10 @@ TEST_F(UpstreamSplitSettings, NoAnswerFallsBackToOneMebibyte) {
 
 TEST_F(UpstreamSplitSettings, TheOptionAndTheModeAreUsedAsGiven) {
   ASSERT_NO_FATAL_FAILURE(start_upstream(kTwoMiB));
-  ASSERT_NO_FATAL_FAILURE(
-      start_proxy({"--upstream-item-size-max", "1m", "--upstream-split", "read-only"}));
+  ASSERT_NO_FATAL_FAILURE(start_proxy({"--upstream-item-size-max", "1m", "--upstream-split",
+                                       "read-only", "--upstream-split-grace", "30s"}));
   auto s = settings();
+  EXPECT_EQ(s["mcguard_upstream_split_grace"], "30000ms");
   EXPECT_EQ(s["mcguard_upstream_item_size_max"], "1048576");
   EXPECT_EQ(s["mcguard_upstream_split"], "read-only");
   EXPECT_EQ(s["mcguard_split_threshold"], "1048064");

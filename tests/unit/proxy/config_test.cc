@@ -143,6 +143,7 @@ TEST(ConfigPrintAndExit, HelpListsEveryOption) {
                                "--upstream-max-pending",
                                "--upstream-item-size-max",
                                "--upstream-split ",
+                               "--upstream-split-grace",
                                "--on-reject",
                                "--io-engine",
                                "--uring-recv-buffers",
@@ -339,6 +340,17 @@ TEST(ConfigUpstream, SplitModes) {
   for (const char* text : {"", "yes", "readonly", "ON"}) {
     EXPECT_EQ(refused(option_with("upstream-split", text)),
               "--upstream-split must be on, read-only or off");
+  }
+}
+
+TEST(ConfigUpstream, SplitGrace) {
+  EXPECT_EQ(accepted({}).upstream_split_grace_ms, 2000);
+  EXPECT_EQ(accepted({"--upstream-split-grace", "250ms"}).upstream_split_grace_ms, 250);
+  EXPECT_EQ(accepted({"--upstream-split-grace", "1m"}).upstream_split_grace_ms, 60000);
+  EXPECT_EQ(accepted({"--upstream-split-grace", "0"}).upstream_split_grace_ms, 0);
+  for (const char* text : {"", "soon", "-1s"}) {
+    EXPECT_EQ(refused(option_with("upstream-split-grace", text)),
+              std::string("invalid duration for --upstream-split-grace: '") + text + "'");
   }
 }
 
