@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "protocol/base64.h"
 #include "protocol/meta.h"
@@ -53,6 +54,8 @@ Connection::Connection(ConnectionContext& context, std::string peer, int id)
 Connection::~Connection() {
   stop_waiting_for_pool();
   replies_.clear();
+  // After clear(): the stream's reply slot no longer has a client to wake.
+  if (value_stream_ != nullptr) value_stream_->abandon({});
   release_value_chain();
   if (receive_buffer_ != BufferPool::kNoBuffer) context_.pool.release(receive_buffer_);
 }
@@ -101,6 +104,7 @@ void Connection::on_read(size_t n) {
   if (state_ == InputState::kValue) {
     value_.commit(n);
     value_remaining_ -= n;
+    if (value_stream_ != nullptr && value_remaining_ > 0) value_stream_->arrived(value_);
   } else {
     receive_end_ += static_cast<uint32_t>(n);
   }
@@ -175,6 +179,9 @@ void Connection::park_partial_header() {
 void Connection::on_peer_closed() {
   peer_closed_ = true;
   close_after_flush_ = true;
+  // The value will never complete: the stream's reply slot must not keep
+  // the connection open waiting for it.
+  if (value_stream_ != nullptr) std::exchange(value_stream_, nullptr)->abandon({});
 }
 
 void Connection::on_written(size_t n) {
@@ -371,7 +378,16 @@ bool Connection::admit_storage(size_t header_bytes, uint64_t limit) {
   header_bytes_ = static_cast<uint32_t>(header_bytes);
   value_remaining_ = length + 2 - present;
   state_ = InputState::kValue;
+  offer_value_stream();
   return true;
+}
+
+void Connection::offer_value_stream() {
+  // Only when the tier would take the request now: otherwise it waits for
+  // the whole value and goes through execute() as usual.
+  if (!context_.tier.can_accept(request_, replies_)) return;
+  value_stream_ = context_.tier.stream_value(request_, replies_);
+  if (value_stream_ != nullptr && value_remaining_ > 0) value_stream_->arrived(value_);
 }
 
 bool Connection::tier_ready() {
@@ -380,13 +396,22 @@ bool Connection::tier_ready() {
 }
 
 bool Connection::finish_value_from_chain() {
-  if (!tier_ready()) return false;
+  if (value_stream_ == nullptr && !tier_ready()) return false;
   const uint64_t length = request_.value_length;
   char terminator[2];
-  value_.copy_out(length, {terminator, 2});
+  // A stream may have taken the value's front already.
+  value_.copy_out(value_.length() - 2, {terminator, 2});
+  ValueStream* stream = std::exchange(value_stream_, nullptr);
   if (terminator[0] != '\r' || terminator[1] != '\n') {
     context_.stats.protocol_errors.add();
-    if (!reply_suppressed(request_)) reply_text(reply::kBadDataChunk);
+    const std::string_view error = reply_suppressed(request_) ? "" : reply::kBadDataChunk;
+    if (stream != nullptr) {
+      stream->abandon(error);
+    } else if (!error.empty()) {
+      reply_text(error);
+    }
+  } else if (stream != nullptr) {
+    stream->complete(value_);
   } else {
     iovec iov[kMaxValueIovecs];
     size_t count = value_.iovecs(0, length, iov, kMaxValueIovecs);

@@ -116,6 +116,8 @@ class Connection {
   uint64_t value_limit_for_request();
   bool admit_storage(size_t header_bytes, uint64_t limit);
   bool finish_value_from_chain();
+  // Hands the arriving value to the tier when it takes values as they arrive.
+  void offer_value_stream();
   bool tier_ready();
   void execute(std::span<const iovec> value, BufferChain* value_chain = nullptr);
   void reply_text(std::string_view text);
@@ -138,7 +140,10 @@ class Connection {
   std::string peer_;
   ReplyQueue replies_;
   BufferChain value_;  // a value too large for the receive buffer
-  Request request_;    // the request being handled; borrows the receive buffer
+  // kValue: the tier's stream taking value_ as it arrives (null: the request
+  // goes to the tier once the value is complete).
+  ValueStream* value_stream_ = nullptr;
+  Request request_;  // the request being handled; borrows the receive buffer
 
   uint32_t receive_buffer_ = BufferPool::kNoBuffer;
   uint32_t receive_start_ = 0;    // first unparsed byte

@@ -15,6 +15,29 @@
 
 namespace mcguard {
 
+// A large value taken by the tier while it is still arriving, so the tier can
+// send its first parts on before the last bytes are in. The connection calls
+// arrived() as the value's chain grows, then exactly one of complete() or
+// abandon(); the stream may not be used after that.
+class ValueStream {
+ public:
+  // More of the value is in `chain`, whose front is the first byte the stream
+  // has not taken. The stream may move whole buffers off the front
+  // (BufferChain::split_front); the rest stays for later.
+  virtual void arrived(BufferChain& chain) = 0;
+  // The data block is complete and ends in "\r\n": `chain` holds what the
+  // stream did not take, "\r\n" included. The request is then the tier's, as
+  // after execute().
+  virtual void complete(BufferChain& chain) = 0;
+  // The value will not complete (the client went away, or its data block was
+  // malformed). The stream undoes what it sent and answers the request with
+  // `reply` (nothing when empty).
+  virtual void abandon(std::string_view reply) = 0;
+
+ protected:
+  ~ValueStream() = default;
+};
+
 class Tier {
  public:
   virtual ~Tier() = default;
@@ -28,6 +51,13 @@ class Tier {
   // may take its buffers instead of copying them.
   virtual void execute(const Request& request, std::span<const iovec> value, ReplyQueue& reply,
                        BufferChain* value_chain) = 0;
+  // A storage command's data block is about to arrive in a chain, and
+  // can_accept() said yes. A tier that sends values on as they arrive returns
+  // a stream that takes the request's place: execute() is not called for it.
+  // Null (the default): the request goes to execute() once complete.
+  virtual ValueStream* stream_value(const Request& /*request*/, ReplyQueue& /*reply*/) {
+    return nullptr;
+  }
   // A storage command was rejected for its size before its data arrived:
   // remove the stale item under `key` (decoded), as memcached does.
   // `client` is the asking connection's reply queue (the removal is ordered

@@ -55,7 +55,27 @@ std::vector<iovec> value_iovecs(std::span<const iovec> value, const BufferChain*
 void SplitWrite::start(SplitContext& context, const Request& request, std::span<const iovec> value,
                        BufferChain* value_chain, PendingReply* client_slot, int client_id) {
   auto* write = new SplitWrite(context, request, client_slot, client_id);
-  write->send_chunks(value, value_chain);
+  if (!write->open_chunks()) {
+    write->finish(reply::kOutOfMemoryShort);
+    return;
+  }
+  write->send_rest(value, value_chain);
+}
+
+SplitWrite* SplitWrite::stream(SplitContext& context, const Request& request, ReplyQueue& reply) {
+  // The client's slot, the chunks' guard and one slot per chunk, or nothing.
+  const uint64_t chunks = (request.value_length + context.chunk_size - 1) / context.chunk_size;
+  if (context.groups.available() < chunks + 2) return nullptr;
+  PendingReply* client_slot = context.groups.open(reply, 1);
+  if (client_slot == nullptr) return nullptr;
+  client_slot->silent = request.noreply;
+  auto* write = new SplitWrite(context, request, client_slot, reply.owner_id());
+  if (!write->open_chunks()) {
+    // Not reached (the room was checked), but never leave the slot open.
+    write->finish(reply::kOutOfMemoryShort);
+    return nullptr;
+  }
+  return write;
 }
 
 SplitWrite::SplitWrite(SplitContext& context, const Request& request, PendingReply* client_slot,
@@ -90,71 +110,98 @@ SplitWrite::SplitWrite(SplitContext& context, const Request& request, PendingRep
   context_.hold(client_id_, true);
 }
 
-void SplitWrite::send_chunks(std::span<const iovec> value, BufferChain* value_chain) {
-  const uint64_t total = manifest_.total_length;
-  const uint32_t count = manifest_.chunk_count;
-  const uint64_t chunk_size = manifest_.chunk_size;
-  {
-    // Every checksum before any buffer moves: sending packs them.
-    const std::vector<iovec> all = value_iovecs(value, value_chain, total);
-    manifest_.checksums.resize(count);
-    for (uint32_t i = 0; i < count; ++i) {
-      const uint64_t offset = i * chunk_size;
-      const std::vector<iovec> part = slice(all, offset, std::min(chunk_size, total - offset));
-      manifest_.checksums[i] = split::chunk_checksum(part, manifest_.generation, i);
-    }
-  }
-  // One slot per chunk, after a guard slot that keeps the group open until
-  // every chunk is queued (a failure while queueing completes slots at once).
-  PendingReply* guard = context_.groups.open_internal(count + 1, *this);
-  if (guard == nullptr) {
-    finish(reply::kOutOfMemoryShort);
+bool SplitWrite::open_chunks() {
+  manifest_.checksums.resize(manifest_.chunk_count);
+  guard_ = context_.groups.open_internal(manifest_.chunk_count + 1, *this);
+  if (guard_ == nullptr) return false;
+  next_slot_ = guard_->next_in_group;
+  return true;
+}
+
+void SplitWrite::queue_chunk(std::span<const iovec> data, BufferChain* piece,
+                             bool piece_ends_value) {
+  const uint32_t index = next_chunk_++;
+  PendingReply* slot = std::exchange(next_slot_, next_slot_->next_in_group);
+  uint64_t length = 0;
+  for (const iovec& part : data) length += part.iov_len;
+  // The checksum before any buffer moves: queueing a chain may pack it.
+  manifest_.checksums[index] = split::chunk_checksum(data, manifest_.generation, index);
+  char chunk_key[split::kChunkKeyLength];
+  split::chunk_key(key_, manifest_.generation, index, chunk_key);
+  const std::string_view name(chunk_key, split::kChunkKeyLength);
+  UpstreamConnection* connection = context_.connection_for(name, client_id_);
+  if (connection == nullptr) {
+    context_.groups.fail(slot, "upstream unavailable");
     return;
   }
-  uint64_t split_off = 0;  // bytes taken from the chain's front so far
-  PendingReply* slot = guard->next_in_group;
-  char chunk_key[split::kChunkKeyLength];
-  for (uint32_t i = 0; i < count; ++i) {
-    PendingReply* next = slot->next_in_group;
-    const uint64_t offset = i * chunk_size;
-    const uint64_t length = std::min(chunk_size, total - offset);
-    split::chunk_key(key_, manifest_.generation, i, chunk_key);
-    const std::string_view name(chunk_key, split::kChunkKeyLength);
-    UpstreamConnection* connection = context_.connection_for(name, client_id_);
-    if (connection == nullptr) {
-      context_.groups.fail(slot, "upstream unavailable");
-      slot = next;
+  const std::string length_text = std::to_string(length);
+  bool queued =
+      queue_request(*connection, {"set ", name, " 0 ", exptime_, " ", length_text, "\r\n"});
+  queued = queued && (piece != nullptr ? connection->queue(*piece) : connection->queue(data)) &&
+           (piece_ends_value || connection->queue("\r\n"));
+  if (!queued) {
+    connection->fail("out of memory");
+    context_.groups.fail(slot, "out of memory");
+    return;
+  }
+  connection->expect(Expectation::kSingle, Command::kSet, slot);
+}
+
+void SplitWrite::arrived(BufferChain& chain) {
+  // Whole chunks but the last, each once all its bytes are in (the last goes
+  // with the end of the value, in complete()). The chain's front is always
+  // chunk next_chunk_'s first byte.
+  const uint32_t chunk_size = manifest_.chunk_size;
+  while (!abandoned_ && next_chunk_ + 1 < manifest_.chunk_count && chain.length() > chunk_size) {
+    BufferChain piece(chain.pool(), chain.max_buffers());
+    if (!chain.split_front(chunk_size, piece)) return;  // not on a buffer boundary: at the end
+    const std::vector<iovec> data = value_iovecs({}, &piece, chunk_size);
+    queue_chunk(data, &piece, false);
+  }
+}
+
+void SplitWrite::complete(BufferChain& chain) {
+  const uint64_t rest = manifest_.total_length - uint64_t{next_chunk_} * manifest_.chunk_size;
+  send_rest(value_iovecs({}, &chain, rest), &chain);
+}
+
+void SplitWrite::abandon(std::string_view reply) {
+  abandoned_ = true;
+  abandon_reply_ = reply;
+  if (!reply.empty()) client_slot_->silent = false;  // an error line goes even after noreply
+  // Chunks that never arrived fail; the group then completes with the
+  // replies of those already sent, and chunks_done() deletes them.
+  while (next_chunk_ < manifest_.chunk_count) {
+    ++next_chunk_;
+    context_.groups.fail(std::exchange(next_slot_, next_slot_->next_in_group), "value abandoned");
+  }
+  context_.groups.complete(std::exchange(guard_, nullptr));
+}
+
+void SplitWrite::send_rest(std::span<const iovec> value, BufferChain* value_chain) {
+  const uint64_t chunk_size = manifest_.chunk_size;
+  const uint64_t start = uint64_t{next_chunk_} * chunk_size;  // where `value` begins
+  uint64_t taken = 0;                                         // bytes moved off value_chain's front
+  while (next_chunk_ < manifest_.chunk_count) {
+    const uint64_t offset = uint64_t{next_chunk_} * chunk_size - start;
+    const uint64_t length = std::min(chunk_size, manifest_.total_length - start - offset);
+    const std::vector<iovec> data = slice(value, offset, length);
+    const bool at_front = value_chain != nullptr && offset == taken;
+    if (at_front && value_chain->length() == length + 2) {
+      // The last chunk: the rest of the chain, the client's "\r\n" included.
+      queue_chunk(data, value_chain, true);
       continue;
     }
-    const std::string length_text = std::to_string(length);
-    bool queued =
-        queue_request(*connection, {"set ", name, " 0 ", exptime_, " ", length_text, "\r\n"});
-    if (queued && value_chain != nullptr && value_chain->length() == length + 2) {
-      queued = connection->queue(*value_chain);  // the last chunk, "\r\n" included
-    } else if (queued && value_chain != nullptr) {
-      BufferChain piece(value_chain->pool(), value_chain->max_buffers());
-      if (offset == split_off && value_chain->split_front(length, piece)) {
-        split_off += length;
-        queued = connection->queue(piece);
-      } else {
-        iovec iov[1024];
-        const size_t n = value_chain->iovecs(offset - split_off, length, iov, 1024);
-        queued = connection->queue(std::span<const iovec>(iov, n));
-      }
-      queued = queued && connection->queue("\r\n");
-    } else if (queued) {
-      const std::vector<iovec> part = slice(value, offset, length);
-      queued = connection->queue(part) && connection->queue("\r\n");
+    if (!at_front) {  // an earlier chunk could not be relinked: copied from here on
+      queue_chunk(data, nullptr, false);
+      continue;
     }
-    if (!queued) {
-      connection->fail("out of memory");
-      context_.groups.fail(slot, "out of memory");
-    } else {
-      connection->expect(Expectation::kSingle, Command::kSet, slot);
-    }
-    slot = next;
+    BufferChain piece(value_chain->pool(), value_chain->max_buffers());
+    const bool relinked = value_chain->split_front(length, piece);
+    if (relinked) taken += length;
+    queue_chunk(data, relinked ? &piece : nullptr, false);
   }
-  context_.groups.complete(guard);
+  context_.groups.complete(std::exchange(guard_, nullptr));
 }
 
 void SplitWrite::group_done(PendingReply* leader) {
@@ -174,10 +221,10 @@ void SplitWrite::chunks_done(PendingReply* leader) {
     if (text != kStored) error = text.empty() ? std::string(reply::kOutOfMemory) : text;
   }
   context_.groups.release(leader);
-  if (!error.empty()) {
+  if (abandoned_ || !error.empty()) {
     // No index names these chunks: whatever was stored goes.
     delete_chunks();
-    finish(error);
+    finish(abandoned_ ? abandon_reply_ : error);
     return;
   }
   send_index();

@@ -69,6 +69,14 @@ bool is_split_store(Command command) {
          command == Command::kCas;
 }
 
+// An ms that can be stored split: in set, add or replace mode, with a key
+// the index's lookup can name (not base64).
+bool is_splittable_meta_set(const Request& request) {
+  const char mode = request.meta.mode;
+  return request.command == Command::kMetaSet && !request.meta.has('b') &&
+         (mode == 0 || mode == 'S' || mode == 'E' || mode == 'R');
+}
+
 // The key a client's own library hashed: meta 'b' keys are base64 on the wire.
 std::string_view routing_key(const Request& request, std::span<char> scratch) {
   if (!request.meta.has('b')) return request.key;
@@ -186,12 +194,10 @@ bool UpstreamTier::forward_split(const Request& request, std::span<const iovec> 
     const bool lookalike =
         request.client_flags == split::kIndexFlags || split::starts_with_magic(value);
     if (request.value_length <= settings_.split_threshold && !lookalike) return false;
-    // Split only in set, add and replace modes, and with a key the index's
-    // lookup can name (not base64); anything else must still not store what
-    // could pass for an index.
-    const char mode = request.meta.mode;
-    const bool splittable = settings_.split_mode == SplitMode::kOn && !request.meta.has('b') &&
-                            (mode == 0 || mode == 'S' || mode == 'E' || mode == 'R');
+    // Split only what is_splittable_meta_set allows; anything else must
+    // still not store what could pass for an index.
+    const bool splittable =
+        settings_.split_mode == SplitMode::kOn && is_splittable_meta_set(request);
     if (!splittable) {
       if (!lookalike) return false;  // forwarded: the upstream answers for its size
       reply.append_text(kMetaSetOfLookalike);
@@ -231,6 +237,17 @@ bool UpstreamTier::forward_split(const Request& request, std::span<const iovec> 
     SplitFollowUp::start(split_, request, leader, reply.owner_id());
   }
   return true;
+}
+
+ValueStream* UpstreamTier::stream_value(const Request& request, ReplyQueue& reply) {
+  // Only values that will be split whatever their bytes: over the threshold,
+  // in a command that splits, with a key forward_single would pass.
+  if (settings_.split_mode != SplitMode::kOn || request.value_length <= settings_.split_threshold ||
+      !(is_split_store(request.command) || is_splittable_meta_set(request)) ||
+      !is_valid_reply_key(request.key)) {
+    return nullptr;
+  }
+  return SplitWrite::stream(split_, request, reply);
 }
 
 void UpstreamTier::execute(const Request& request, std::span<const iovec> value, ReplyQueue& reply,

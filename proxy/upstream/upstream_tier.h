@@ -34,6 +34,8 @@ class UpstreamTier final : public Tier, private SplitIndexHandler {
   bool can_accept(const Request& request, const ReplyQueue& client) override;
   void execute(const Request& request, std::span<const iovec> value, ReplyQueue& reply,
                BufferChain* value_chain) override;
+  // Values that will be split are taken as they arrive (SplitWrite::stream).
+  ValueStream* stream_value(const Request& request, ReplyQueue& reply) override;
   void remove_stale(std::string_view key, const ReplyQueue& client) override;
 
   // Loop hooks: write what this turn queued; fail what is overdue; when the
