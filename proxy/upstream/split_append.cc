@@ -97,10 +97,7 @@ void SplitAppend::group_done(PendingReply* leader) {
 }
 
 void SplitAppend::finish_with(std::string_view reply) {
-  if (!client_slot_->append(reply) && client_slot_->leader->failure == nullptr) {
-    client_slot_->leader->failure = "out of memory";
-  }
-  context_.groups.complete(client_slot_);
+  answer_client(context_, client_slot_, reply);
   context_.hold(client_id_, false);
   delete this;
 }

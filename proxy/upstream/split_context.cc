@@ -49,12 +49,24 @@ std::string reply_text(const PendingReply& slot) {
   return std::string(line, copy_reply(slot, 0, line));
 }
 
+ReplyParseResult parse_slot_head(const PendingReply& slot, std::span<char> head, Reply& out,
+                                 uint64_t max_value) {
+  const size_t head_length = copy_reply(slot, 0, head);
+  return parse_reply_header({head.data(), head_length}, out, max_value);
+}
+
+void answer_client(SplitContext& context, PendingReply* client_slot, std::string_view reply) {
+  if (!client_slot->append(reply) && client_slot->leader->failure == nullptr) {
+    client_slot->leader->failure = "out of memory";
+  }
+  context.groups.complete(client_slot);
+}
+
 bool decode_index_reply(const PendingReply& slot, std::string_view key, split::Manifest& out) {
   char head[kMaxReplyLineLength + 2];
-  const size_t head_length = copy_reply(slot, 0, head);
   Reply reply;
   const ReplyParseResult parsed =
-      parse_reply_header({head, head_length}, reply, split::encoded_size(split::kMaxChunks));
+      parse_slot_head(slot, head, reply, split::encoded_size(split::kMaxChunks));
   if (parsed.status != ReplyParseResult::kReply || reply.kind != ReplyKind::kValue ||
       reply.flags != split::kIndexFlags || reply.key != key ||
       slot.size() != parsed.consumed + reply.value_length + 2) {

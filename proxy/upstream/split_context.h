@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "protocol/reply_parser.h"
 #include "protocol/split_manifest.h"
 #include "proxy/core/pending_reply.h"
 #include "proxy/core/reactor.h"
@@ -91,6 +92,16 @@ size_t copy_reply(const PendingReply& slot, size_t offset, std::span<char> out);
 // The reply line(s) a slot captured, as text: status replies, whole (a value's
 // data is cut after one reply line's length).
 std::string reply_text(const PendingReply& slot);
+
+// Copies the start of what `slot` captured into `head` (kMaxReplyLineLength
+// + 2 bytes) and parses its first reply line into `out`, whose views point
+// into `head`. Data blocks over `max_value` bytes are not taken as replies.
+ReplyParseResult parse_slot_head(const PendingReply& slot, std::span<char> head, Reply& out,
+                                 uint64_t max_value);
+
+// Appends `reply` to the client's slot (marking it failed when the pool
+// cannot hold it) and completes the slot.
+void answer_client(SplitContext& context, PendingReply* client_slot, std::string_view reply);
 
 // When `slot` captured "VALUE <key> <flags> <bytes> [<cas>]" and a data block
 // that is a split value's index for `key`: decodes its manifest.

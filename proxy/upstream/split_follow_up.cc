@@ -72,10 +72,7 @@ void SplitFollowUp::group_done(PendingReply* leader) {
   if (text.empty() && (command_ != Command::kMetaDelete || failure != nullptr)) {
     context_.groups.fail(client_slot_, failure != nullptr ? failure : "upstream error");
   } else {
-    if (!client_slot_->append(text) && client_slot_->leader->failure == nullptr) {
-      client_slot_->leader->failure = "out of memory";
-    }
-    context_.groups.complete(client_slot_);
+    answer_client(context_, client_slot_, text);
   }
   delete this;
 }

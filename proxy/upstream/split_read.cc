@@ -70,10 +70,9 @@ std::string meta_value_line(std::string_view flags, const split::Manifest& manif
 
 void SplitRead::take(SplitContext& context, PendingReply* slot, int client_id) {
   char head[kMaxReplyLineLength + 2];
-  const size_t head_length = copy_reply(*slot, 0, head);
   Reply reply;
   const ReplyParseResult parsed =
-      parse_reply_header({head, head_length}, reply, split::encoded_size(split::kMaxChunks));
+      parse_slot_head(*slot, head, reply, split::encoded_size(split::kMaxChunks));
   auto* read = new SplitRead(context, slot, client_id);
   bool is_index = false;
   if (parsed.status == ReplyParseResult::kReply && reply.kind == ReplyKind::kMetaValue) {
@@ -125,10 +124,9 @@ void SplitRead::take(SplitContext& context, PendingReply* slot, int client_id) {
 
 bool SplitRead::screen_meta_value(PendingReply* slot) {
   char head[kMaxReplyLineLength + 2];
-  const size_t head_length = copy_reply(*slot, 0, head);
   Reply reply;
   const ReplyParseResult parsed =
-      parse_reply_header({head, head_length}, reply, split::encoded_size(split::kMaxChunks));
+      parse_slot_head(*slot, head, reply, split::encoded_size(split::kMaxChunks));
   if (parsed.status != ReplyParseResult::kReply || reply.kind != ReplyKind::kMetaValue) {
     return false;
   }
@@ -268,10 +266,8 @@ bool SplitRead::fetch(uint32_t index) {
 size_t SplitRead::verify(const PendingReply& reply, uint32_t index) const {
   if (reply.leader->failure != nullptr) return 0;
   char head[kMaxReplyLineLength + 2];
-  const size_t head_length = copy_reply(reply, 0, head);
   Reply parsed;
-  const ReplyParseResult result =
-      parse_reply_header({head, head_length}, parsed, manifest_.chunk_size);
+  const ReplyParseResult result = parse_slot_head(reply, head, parsed, manifest_.chunk_size);
   const uint64_t length = chunk_length(index);
   if (result.status != ReplyParseResult::kReply || parsed.kind != ReplyKind::kValue ||
       parsed.value_length != length || reply.size() != result.consumed + length + 2) {
