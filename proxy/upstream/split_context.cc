@@ -77,11 +77,11 @@ bool decode_index_reply(const PendingReply& slot, std::string_view key, split::M
   return split::decode(data, key, out);
 }
 
-void sweep_chunks(SplitContext& context, std::string_view key, const split::Manifest& manifest,
-                  int client_id, const std::string* touch_exptime) {
+void sweep_chunks(SplitContext& context, std::string_view key, uint64_t generation,
+                  uint32_t chunk_count, int client_id, const std::string* touch_exptime) {
   char chunk_key[split::kChunkKeyLength];
-  for (uint32_t i = 0; i < manifest.chunk_count; ++i) {
-    split::chunk_key(key, manifest.generation, i, chunk_key);
+  for (uint32_t i = 0; i < chunk_count; ++i) {
+    split::chunk_key(key, generation, i, chunk_key);
     const std::string_view name(chunk_key, split::kChunkKeyLength);
     UpstreamConnection* connection = context.connection_for(name, client_id);
     const bool queued = connection != nullptr &&
@@ -105,27 +105,23 @@ constexpr size_t kMaxDeferredSweeps = 4096;
 void defer_sweep(SplitContext& context, std::string_view key, const split::Manifest& manifest,
                  int client_id) {
   if (context.settings.split_grace_ms <= 0) {
-    sweep_chunks(context, key, manifest, client_id);
+    sweep_chunks(context, key, manifest.generation, manifest.chunk_count, client_id);
     return;
   }
   if (context.deferred_sweeps.size() >= kMaxDeferredSweeps) {
     const DeferredSweep& oldest = context.deferred_sweeps.front();
-    sweep_chunks(context, oldest.key, oldest.manifest, oldest.client_id);
+    sweep_chunks(context, oldest.key, oldest.generation, oldest.chunk_count, oldest.client_id);
     context.deferred_sweeps.pop_front();
   }
-  DeferredSweep& sweep = context.deferred_sweeps.emplace_back(
+  context.deferred_sweeps.push_back(
       DeferredSweep{context.reactor.now_ms() + context.settings.split_grace_ms, std::string(key),
-                    split::Manifest{}, client_id});
-  sweep.manifest.total_length = manifest.total_length;
-  sweep.manifest.chunk_size = manifest.chunk_size;
-  sweep.manifest.chunk_count = manifest.chunk_count;
-  sweep.manifest.generation = manifest.generation;
+                    manifest.generation, manifest.chunk_count, client_id});
 }
 
 void run_due_sweeps(SplitContext& context, int64_t now_ms) {
   while (!context.deferred_sweeps.empty() && context.deferred_sweeps.front().due_ms <= now_ms) {
     const DeferredSweep& due = context.deferred_sweeps.front();
-    sweep_chunks(context, due.key, due.manifest, due.client_id);
+    sweep_chunks(context, due.key, due.generation, due.chunk_count, due.client_id);
     context.deferred_sweeps.pop_front();
   }
 }

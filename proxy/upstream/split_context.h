@@ -31,7 +31,8 @@ class SplitRead;
 struct DeferredSweep {
   int64_t due_ms;
   std::string key;
-  split::Manifest manifest;  // generation and chunk count (checksums dropped)
+  uint64_t generation;
+  uint32_t chunk_count;
   int client_id;
 };
 
@@ -55,10 +56,6 @@ struct SplitContext {
   // fetch counts its chunk before its reply arrives, so reads on one worker
   // never promise the same buffers twice.
   uint64_t promised_reply_bytes = 0;
-  // A fetch was queued outside the tier's flush (a client took bytes of a
-  // read while its reply was being sent): the tier must flush again before
-  // the loop sleeps, or the read stalls until the next event.
-  bool unflushed_fetches = false;
   // Every operation under way, so the tier can end them when it goes.
   SplitOperation* live = nullptr;
   // Sweeps waiting out --upstream-split-grace, oldest (soonest due) first.
@@ -107,10 +104,10 @@ void answer_client(SplitContext& context, PendingReply* client_slot, std::string
 // that is a split value's index for `key`: decodes its manifest.
 bool decode_index_reply(const PendingReply& slot, std::string_view key, split::Manifest& out);
 
-// Sends "delete" (or, with touch_exptime set, "touch") for every chunk of
-// `manifest`, without replies. Counts chunks it could not send as orphans.
-void sweep_chunks(SplitContext& context, std::string_view key, const split::Manifest& manifest,
-                  int client_id, const std::string* touch_exptime = nullptr);
+// Sends "delete" (or, with touch_exptime set, "touch") for the chunks of
+// `key`'s value of that generation, without replies. Counts chunks it could not send as orphans.
+void sweep_chunks(SplitContext& context, std::string_view key, uint64_t generation,
+                  uint32_t chunk_count, int client_id, const std::string* touch_exptime = nullptr);
 
 // Deletes `manifest`'s chunks after the grace period (at once when it is 0).
 // A reader that found the old index just before an overwrite or delete then

@@ -64,7 +64,7 @@ void SplitFollowUp::group_done(PendingReply* leader) {
   const char* failure = leader->failure;
   context_.groups.release(leader);
   if (split && command_ == Command::kTouch) {
-    sweep_chunks(context_, key_, manifest, client_id_, &exptime_);
+    sweep_chunks(context_, key_, manifest.generation, manifest.chunk_count, client_id_, &exptime_);
   } else if (split) {
     defer_sweep(context_, key_, manifest, client_id_);
     context_.stats.orphan_cleanups.add();

@@ -259,7 +259,6 @@ bool SplitRead::fetch(uint32_t index) {
   ++outstanding_;
   context_.promised_reply_bytes += manifest_.chunk_size + kMaxReplyLineLength;
   connection->expect(Expectation::kRetrieval, Command::kGet, slot);
-  context_.unflushed_fetches = true;
   return true;
 }
 

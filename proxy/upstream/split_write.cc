@@ -314,7 +314,7 @@ void SplitWrite::index_done(PendingReply* leader) {
 }
 
 void SplitWrite::delete_chunks() {
-  sweep_chunks(context_, key_, manifest_, client_id_);
+  sweep_chunks(context_, key_, manifest_.generation, manifest_.chunk_count, client_id_);
   context_.stats.orphan_cleanups.add();
 }
 

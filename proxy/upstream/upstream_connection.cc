@@ -90,6 +90,7 @@ bool UpstreamConnection::queue(std::span<const iovec> bytes) {
 }
 
 void UpstreamConnection::expect(Expectation expectation, Command command, PendingReply* slot) {
+  context_.unflushed = true;
   if (inflight_count_ == inflight_.size()) {
     std::vector<Inflight> grown(inflight_.size() * 2);
     for (size_t i = 0; i < inflight_count_; ++i) {

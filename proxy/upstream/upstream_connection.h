@@ -56,6 +56,12 @@ struct UpstreamContext {
   ReplyGroups& groups;
   const UpstreamSettings& settings;
   SplitIndexHandler* split = nullptr;  // null: values are never split (--upstream-split off)
+  // A request was queued since the tier last flushed. Set by expect(); the
+  // tier clears it when it flushes, and while it is set the loop must not
+  // sleep: requests queued after the turn's flush (a client taking bytes of
+  // a split read, a connection closed by the timeout scan) would otherwise
+  // wait for the next event.
+  bool unflushed = false;
 };
 
 class UpstreamConnection final : public IoHandler {

@@ -108,7 +108,6 @@ UpstreamTier::UpstreamTier(std::span<const UpstreamAddress> addresses,
              [this](int client_id, bool begin) { hold(client_id, begin); },
              {},
              0,
-             false,
              nullptr,
              {}} {
   if (settings_.split_mode != SplitMode::kOff) context_.split = this;
@@ -131,7 +130,7 @@ UpstreamTier::~UpstreamTier() {
   while (split_.live != nullptr) delete split_.live;
   // Old chunks still in their grace period stay until their TTL or eviction.
   uint64_t left = 0;
-  for (const DeferredSweep& sweep : split_.deferred_sweeps) left += sweep.manifest.chunk_count;
+  for (const DeferredSweep& sweep : split_.deferred_sweeps) left += sweep.chunk_count;
   if (left > 0) {
     split_stats_.orphan_chunks.add(left);
     spdlog::info("split: {} chunks of overwritten or deleted values left to expire at shutdown",
@@ -418,7 +417,7 @@ void UpstreamTier::remove_stale(std::string_view key, const ReplyQueue& client) 
 }
 
 void UpstreamTier::flush() {
-  split_.unflushed_fetches = false;
+  context_.unflushed = false;
   // Reads that waited for reply buffers try again, each once per turn.
   for (size_t n = split_.waiting_reads.size(); n > 0 && !split_.waiting_reads.empty(); --n) {
     SplitRead* read = split_.waiting_reads.front();
@@ -438,7 +437,7 @@ void UpstreamTier::check_timeouts(int64_t now_ms) {
 }
 
 int64_t UpstreamTier::next_deadline_ms() const {
-  if (split_.unflushed_fetches) return 0;  // due now: another turn flushes them
+  if (context_.unflushed) return 0;  // due now: another turn flushes them
   int64_t next = next_sweep_ms(split_);
   for (const UpstreamServer& server : servers_) {
     for (const auto& connection : server.connections) {
