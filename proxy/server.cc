@@ -168,7 +168,7 @@ Server::Server(const Settings& settings) : settings_(settings) {
     int fd = open_listener(settings_.listen_host, settings_.listen_port);
     workers_.push_back(std::make_unique<Worker>(
         settings_, engine_, fd, tier_.get(), &limits_, limits,
-        [this](std::string_view args, ReplyQueue& reply) { render_stats(args, reply); }));
+        [this](std::string_view args, ReplyQueue& reply) { return render_stats(args, reply); }));
   }
   json_logs_ = settings_.log_format == "json";
   started_ = ::time(nullptr);
@@ -331,18 +331,19 @@ std::vector<admin::ValueSizeTotals> Server::value_size_totals() const {
   return out;
 }
 
-void Server::render_stats(std::string_view args, ReplyQueue& reply) const {
+bool Server::render_stats(std::string_view args, ReplyQueue& reply) const {
   if (args == "settings") {
     reply.append_text(render_settings());
-    return;
+    return true;
   }
   if (!args.empty()) {
     // Subsystem stats (slabs, items, ...) describe memcached internals a
     // proxy does not have; an empty listing keeps exporters that poll them working.
     reply.append_text(reply::kEnd);
-    return;
+    return true;
   }
   reply.append_text(admin::stats_text(snapshot()));
+  return true;
 }
 
 std::string Server::render_metrics() const { return admin::metrics_text(snapshot()); }

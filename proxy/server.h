@@ -47,7 +47,8 @@ class Server {
 
   // The `stats` reply (memcached's lines plus mcguard's own); "settings" lists
   // the effective configuration.
-  void render_stats(std::string_view args, ReplyQueue& reply) const;
+  // See ConnectionContext::render_stats.
+  bool render_stats(std::string_view args, ReplyQueue& reply) const;
   // /metrics in the Prometheus text format (admin/metrics_render.h).
   std::string render_metrics() const;
   // /readyz: serving, not draining and, in upstream mode, an upstream reachable.

@@ -4,7 +4,7 @@ namespace mcguard {
 
 Worker::Worker(const Settings& settings, const EngineChoice& engine, int listen_fd,
                EmbeddedTier* embedded, const LimitBox* live_limits, LoopLimits limits,
-               std::function<void(std::string_view, ReplyQueue&)> render_stats)
+               std::function<bool(std::string_view, ReplyQueue&)> render_stats)
     : pool_(settings.buffers_per_worker(), settings.buffer_size),
       loop_(make_event_loop(engine, listen_fd, limits,
                             {settings.uring_recv_buffers, settings.uring_recv_buffer_size})) {

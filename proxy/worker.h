@@ -28,7 +28,7 @@ class Worker final : private TurnHook {
   // value-limit policy, read by every connection.
   Worker(const Settings& settings, const EngineChoice& engine, int listen_fd,
          EmbeddedTier* embedded, const LimitBox* live_limits, LoopLimits limits,
-         std::function<void(std::string_view, ReplyQueue&)> render_stats);
+         std::function<bool(std::string_view, ReplyQueue&)> render_stats);
   ~Worker() override;
 
   void start();

@@ -256,6 +256,8 @@ bool Connection::process_one() {
     return taken;
   }
   if (is_local(request_.command)) {
+    // stats may end in the tier: it must have room before any of it is written.
+    if (request_.command == Command::kStats && !tier_ready()) return false;
     handle_local_command();
   } else {
     if (!tier_ready()) return false;  // parsed again when the tier has room
@@ -499,10 +501,10 @@ void Connection::handle_local_command() {
       close_after_flush_ = true;
       break;
     case Command::kStats:
-      if (context_.render_stats) {
-        context_.render_stats(request_.args, replies_);
-      } else {
+      if (!context_.render_stats) {
         reply_text(reply::kEnd);
+      } else if (!context_.render_stats(request_.args, replies_)) {
+        execute({});
       }
       break;
     default:

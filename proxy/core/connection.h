@@ -37,8 +37,11 @@ struct ConnectionContext {
   size_t max_reply_backlog = 4u << 20;  // stop parsing while more than this is unsent
   int64_t pool_wait_timeout_ms = 2000;  // a chain reservation waits this long for buffers
   int64_t now_ms = 0;                   // monotonic time, set by the loop each turn
-  // Appends the `stats` reply for `args` (owned by the server: it sees every worker).
-  std::function<void(std::string_view args, ReplyQueue& reply)> render_stats;
+  // Appends mcguard's part of the `stats` reply for `args` (owned by the server:
+  // it sees every worker). True when that is the whole reply; false when the
+  // tier adds the rest and the END (the upstream tier's storage figures), as
+  // the request then goes on to Tier::execute.
+  std::function<bool(std::string_view args, ReplyQueue& reply)> render_stats;
   uint32_t chain_buffer_limit = UINT32_MAX;  // buffers value chains may hold (--chain-share)
   int64_t slow_client_timeout_ms = 30000;    // 0: off
   int64_t idle_timeout_ms = 0;               // 0: off
