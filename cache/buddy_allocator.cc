@@ -42,6 +42,7 @@ BuddyAllocator::BuddyAllocator(size_t capacity)
       base_(region_.data()),
       capacity_(region_.size()),
       meta_(meta_map_.as<uint8_t>()) {
+  limit_.store(capacity_, std::memory_order_relaxed);
   fresh_end_ = capacity_ / kMaxBlock * kMaxBlock;
   if (fresh_end_ > 0) largest_order_ = kMaxOrder;
   // The tail below 1 MiB becomes free blocks at once, largest first, each aligned
@@ -88,9 +89,18 @@ void BuddyAllocator::remove_free(size_t offset, unsigned order) {
   meta_[unit(offset)] = 0;
 }
 
+void BuddyAllocator::set_limit(size_t bytes) {
+  std::lock_guard lock(mutex_);
+  limit_.store(std::min(bytes, capacity_), std::memory_order_relaxed);
+}
+
 void* BuddyAllocator::allocate(unsigned order) {
   if (order > kMaxOrder) return nullptr;
   std::lock_guard lock(mutex_);
+  if (in_use_.load(std::memory_order_relaxed) + block_size(order) >
+      limit_.load(std::memory_order_relaxed)) {
+    return nullptr;
+  }
   unsigned k = order;
   while (k <= kMaxOrder && free_heads_[k] == nullptr) ++k;
   size_t offset;
@@ -110,6 +120,7 @@ void* BuddyAllocator::allocate(unsigned order) {
     push_free(offset + block_size(k), k);
   }
   meta_[unit(offset)] = static_cast<uint8_t>(kAllocated | order);
+  ++allocated_counts_[order];
   in_use_.fetch_add(block_size(order), std::memory_order_relaxed);
   return base_ + offset;
 }
@@ -126,6 +137,7 @@ void BuddyAllocator::free_locked(void* block) {
   assert((meta & kAllocated) != 0 && "freeing a block that is not allocated");
   unsigned order = meta & kOrderMask;
   meta_[unit(offset)] = 0;
+  --allocated_counts_[order];
   in_use_.fetch_sub(block_size(order), std::memory_order_relaxed);
   while (order < kMaxOrder) {
     const size_t buddy = offset ^ block_size(order);
@@ -152,6 +164,11 @@ unsigned BuddyAllocator::allocated_order(const void* block) const {
 size_t BuddyAllocator::free_blocks(unsigned order) const {
   std::lock_guard lock(mutex_);
   return order <= kMaxOrder ? free_counts_[order] : 0;
+}
+
+size_t BuddyAllocator::allocated_blocks(unsigned order) const {
+  std::lock_guard lock(mutex_);
+  return order <= kMaxOrder ? allocated_counts_[order] : 0;
 }
 
 }  // namespace mcguard

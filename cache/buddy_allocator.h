@@ -48,6 +48,10 @@ class BuddyAllocator {
   }
 
   size_t capacity() const { return capacity_; }
+  // Allocation fails once in_use() would pass the limit (capacity() until set; a
+  // larger value is taken as capacity()). Lowering it frees nothing: the caller evicts.
+  void set_limit(size_t bytes);
+  size_t limit() const { return limit_.load(std::memory_order_relaxed); }
   // Bytes in allocated blocks (block sizes, so rounding counts).
   size_t in_use() const { return in_use_.load(std::memory_order_relaxed); }
   // The largest order this region can ever form (regions under 1 MiB form less);
@@ -55,8 +59,11 @@ class BuddyAllocator {
   unsigned largest_order() const { return largest_order_; }
   // Order of an allocated block; kNoOrder for anything else. For tests and asserts.
   unsigned allocated_order(const void* block) const;
-  // Free blocks of each order (blocks never handed out are not counted). For tests.
+  // Free blocks of each order (blocks never handed out are not counted). For tests
+  // and `stats slabs`.
   size_t free_blocks(unsigned order) const;
+  // Blocks of `order` handed out and not yet freed (`stats slabs`).
+  size_t allocated_blocks(unsigned order) const;
 
  private:
   struct FreeNode {
@@ -83,11 +90,13 @@ class BuddyAllocator {
   mutable std::mutex mutex_;
   FreeNode* free_heads_[kMaxOrder + 1] = {};
   size_t free_counts_[kMaxOrder + 1] = {};
+  size_t allocated_counts_[kMaxOrder + 1] = {};
   // Whole 1 MiB blocks in [fresh_, fresh_end_) were never handed out: taking them
   // lazily keeps their pages untouched (and out of RSS) until needed.
   size_t fresh_ = 0;
   size_t fresh_end_ = 0;
   std::atomic<size_t> in_use_{0};
+  std::atomic<size_t> limit_{0};  // read and compared under mutex_ by allocate()
   int registry_slot_ = -1;
 };
 

@@ -146,7 +146,7 @@ ItemRef Store::allocate(std::string_view key, uint32_t client_flags, uint32_t ex
   const ItemLayout layout = plan_item(key.size(), value_length);
   const unsigned largest = allocator_.largest_order();
   bool fits = largest != BuddyAllocator::kNoOrder && layout.header_order <= largest &&
-              layout.total_bytes <= allocator_.capacity();
+              layout.total_bytes <= allocator_.limit();
   if (fits && layout.chunked) {
     for (ChunkSizer sizer(value_length); !sizer.done();) {
       if (BuddyAllocator::order_for(sizer.next().capacity) > largest) fits = false;
@@ -180,6 +180,16 @@ ItemRef Store::allocate(std::string_view key, uint32_t client_flags, uint32_t ex
     }
   }
   return ref;
+}
+
+size_t Store::set_memory_limit(size_t bytes) {
+  allocator_.set_limit(bytes);
+  // Down to the new limit at once, least recently used first, so the memory is free
+  // (for the process; pages stay mapped) and later sets do not pay for it in a burst.
+  const uint32_t now = this->now();
+  while (allocator_.in_use() > allocator_.limit() && evict_one(now)) {
+  }
+  return allocator_.limit();
 }
 
 void* Store::allocate_block(unsigned order, uint32_t now) {
@@ -240,6 +250,14 @@ bool Store::evict_one(uint32_t now) {
     }
   }
   return false;
+}
+
+void Store::for_each_item(const std::function<void(const Item&)>& visit) const {
+  for (size_t i = 0; i < shard_count_; ++i) {
+    Shard& shard = shards_[i];
+    std::lock_guard lock(shard.mutex);
+    for (const Item* item = shard.lru_head; item != nullptr; item = item->lru_next) visit(*item);
+  }
 }
 
 void Store::unlink_item(Shard& shard, Item* item) {
@@ -315,7 +333,7 @@ StoreTotals Store::totals() const {
     t.cas_badval += c.cas_badval.get();
   }
   t.memory_in_use = allocator_.in_use();
-  t.memory_limit = allocator_.capacity();
+  t.memory_limit = allocator_.limit();
   return t;
 }
 

@@ -97,7 +97,19 @@ class Store {
   bool evict_one(uint32_t now);
 
   StoreTotals totals() const;
-  size_t memory_limit() const { return allocator_.capacity(); }
+  // Calls `visit` for every linked item, shard by shard, each from its LRU head
+  // (most recently used) down, under that shard's lock: for reports (`stats
+  // items`, `sizes`, `cachedump`), never on the request path. `visit` must not
+  // call into the store.
+  void for_each_item(const std::function<void(const Item&)>& visit) const;
+  // Hash buckets over all shards (`stats`' hash_bytes).
+  size_t bucket_count() const { return buckets_.size() / sizeof(Item*); }
+  // The limit of item memory: the region's size until set_memory_limit lowers it.
+  size_t memory_limit() const { return allocator_.limit(); }
+  // cache_memlimit: a new limit, at most the region mapped at start-up (a larger one
+  // is clamped to it, so the process stays within its configured budget). Lowering it
+  // evicts down to it before returning. Returns the limit now in force.
+  size_t set_memory_limit(size_t bytes);
   size_t max_value_size() const { return max_value_size_; }
   size_t shard_count() const { return shard_count_; }
   const BuddyAllocator& allocator() const { return allocator_; }

@@ -6,6 +6,8 @@
 
 #include <cstring>
 
+#include "protocol/admin.h"
+#include "protocol/get_line.h"
 #include "protocol/meta.h"
 #include "protocol/response.h"
 #include "protocol/tokens.h"
@@ -15,10 +17,6 @@ namespace {
 
 using Status = ParseResult::Status;
 using text::Tokens;
-
-// memcached lets a long line through only if it starts, after at most this many
-// spaces, with "get " or "gets " (not gat, gats, bget or a meta command).
-constexpr size_t kMaxLeadingSpaces = 100;
 
 ParseResult close_connection() {
   ParseResult r;
@@ -47,20 +45,13 @@ ParseResult error(size_t consumed, std::string_view reply, bool noreply) {
   return error(consumed, noreply ? std::string_view() : reply);
 }
 
-bool long_line_allowed(const char* data, size_t size) {
-  size_t spaces = 0;
-  while (spaces < size && data[spaces] == ' ') ++spaces;
-  if (spaces > kMaxLeadingSpaces) return false;
-  const std::string_view start(data + spaces, size - spaces);
-  return start.starts_with("get ") || start.starts_with("gets ");
-}
-
 void reset(Request& r) {
   r.command = Command::kNone;
   r.line = {};
   r.key = {};
   r.keys = {};
   r.key_count = 0;
+  r.more_keys_follow = false;
   r.client_flags = 0;
   r.exptime = 0;
   r.value_length = 0;
@@ -70,6 +61,7 @@ void reset(Request& r) {
   r.has_delay = false;
   r.verbosity = 0;
   r.args = {};
+  r.memlimit_mb = 0;
   r.noreply = false;
   // The flag array is left as it is: count bounds what is valid.
   r.meta.present = 0;
@@ -245,12 +237,16 @@ ParseResult parse_stats(const Tokens& t, std::string_view line, size_t consumed,
   return request(consumed);
 }
 
-// Commands memcached 1.6.18 knows that a proxy does not offer; they answer ERROR
-// (shutdown and refresh_certs: memcached's replies with its defaults, no -A, no TLS).
-bool is_admin_command(std::string_view name) {
-  return name == "lru_crawler" || name == "watch" || name == "lru" || name == "extstore";
-}
+// shutdown and refresh_certs: memcached's replies with its defaults (no -A, no TLS).
+// debugtime exists only in memcached's debug builds: ERROR, as below. The other admin
+// commands are protocol/admin.h's.
 constexpr std::string_view kTlsNotEnabled = "Error TLS not enabled\r\n";
+
+ParseResult admin(const Tokens& t, size_t consumed, Request& out) {
+  ParseResult result;
+  detail::parse_admin(t, consumed, result, out);
+  return result;
+}
 
 // process_command_ascii's dispatch: the first letter picks a family, and a name the
 // family does not know is ERROR; a line whose command is unknown outside those
@@ -271,14 +267,16 @@ ParseResult dispatch(const Tokens& t, std::string_view line, size_t consumed, Re
       if (name == "set") return parse_storage(Command::kSet, t, consumed, out);
       if (name == "stats") return parse_stats(t, line, consumed, out);
       if (name == "shutdown") return error(consumed, reply::kShutdownDisabled);
-      return error(consumed, reply::kError);  // slabs included
+      if (name == "slabs") return admin(t, consumed, out);
+      return error(consumed, reply::kError);
     case 'a':
       if (name == "add") return parse_storage(Command::kAdd, t, consumed, out);
       if (name == "append") return parse_storage(Command::kAppend, t, consumed, out);
       return error(consumed, reply::kError);
     case 'c':
       if (name == "cas") return parse_storage(Command::kCas, t, consumed, out);
-      return error(consumed, reply::kError);  // cache_memlimit included
+      if (name == "cache_memlimit") return admin(t, consumed, out);
+      return error(consumed, reply::kError);
     case 'i':
       if (name == "incr") return parse_key_number(Command::kIncr, t, consumed, out);
       return error(consumed, reply::kError);
@@ -308,7 +306,9 @@ ParseResult dispatch(const Tokens& t, std::string_view line, size_t consumed, Re
     return request(consumed);
   }
   if (name == "verbosity") return parse_verbosity(t, consumed, out);
-  if (is_admin_command(name)) return error(consumed, reply::kError);
+  if (name == "lru_crawler" || name == "watch" || name == "lru" || name == "extstore") {
+    return admin(t, consumed, out);
+  }
   if (name == "refresh_certs") return error(consumed, kTlsNotEnabled);
   if (t.token[t.count - 1].starts_with("HTTP/")) return close_connection();
   return error(consumed, reply::kError);
@@ -317,21 +317,26 @@ ParseResult dispatch(const Tokens& t, std::string_view line, size_t consumed, Re
 }  // namespace
 
 // Framing. memcached closes a connection once more than kMaxLineLength bytes have
-// arrived without a '\n', unless the line is a get/gets (see long_line_allowed). A
+// arrived without a '\n', unless the line is a retrieval (see long_line_allowed). A
 // longer line that arrived whole in one read would still be processed by memcached;
-// here any line with more than kMaxLineLength bytes before its '\n' is closed the same
-// way, because a split of those bytes could have closed it, and a header must parse
-// the same however it is split. get/gets lines may reach kMaxGetLineLength.
+// here any other line with more than kMaxLineLength bytes before its '\n' is closed
+// the same way, because a split of those bytes could have closed it, and a header
+// must parse the same however it is split. Retrieval lines may have any length.
 ParseResult parse_header(std::span<const char> input, Request& out) {
+  // A binary-protocol client (its requests start with 0x80): memcached without the
+  // binary protocol would wait for a newline its 24-byte headers never send, and the
+  // client would hang. Closing at once tells it.
+  if (!input.empty() && static_cast<unsigned char>(input[0]) == kBinaryRequestMagic) {
+    ParseResult binary = close_connection();
+    binary.binary_protocol = true;
+    return binary;
+  }
   const char* data = input.data();
   const size_t size = input.size();
-  const size_t window = size < kMaxGetLineLength + 1 ? size : kMaxGetLineLength + 1;
   const char* newline =
-      window > 0 ? static_cast<const char*>(std::memchr(data, '\n', window)) : nullptr;
+      size > 0 ? static_cast<const char*>(std::memchr(data, '\n', size)) : nullptr;
   if (newline == nullptr) {
-    if (size > kMaxLineLength && (size > kMaxGetLineLength || !long_line_allowed(data, size))) {
-      return close_connection();
-    }
+    if (size > kMaxLineLength && !long_line_allowed(data, size)) return close_connection();
     return ParseResult{};
   }
   size_t length = static_cast<size_t>(newline - data);

@@ -17,10 +17,8 @@ namespace mcguard {
 // Longest header line accepted (memcached's limit for non-get commands): bytes before
 // the '\n', a '\r' included. Without a '\n' within it, memcached closes the connection.
 inline constexpr size_t kMaxLineLength = 2048;
-// memcached lets a line that starts with "get " or "gets " (after at most 100 spaces)
-// grow past kMaxLineLength, without bound. mcguard bounds it here and closes beyond;
-// a connection's receive buffer must hold this many bytes plus the newline.
-inline constexpr size_t kMaxGetLineLength = 64 * 1024;
+// A retrieval line (get gets gat gats bget) may grow past it without bound, as in
+// memcached; one longer than a receive buffer is taken key by key (get_line.h).
 inline constexpr size_t kMaxKeyLength = 250;
 
 struct ParseResult {
@@ -31,7 +29,16 @@ struct ParseResult {
                            // when memcached stays silent (a classic noreply command)
   uint64_t swallow = 0;    // kError: data bytes (including "\r\n") to discard next
   bool close = false;      // kError: close after sending `reply` (consumed is then 0)
+  // kError: an admin command the parser answered itself with OK (protocol/admin.h); the
+  // client did nothing wrong, so it is not counted as a protocol error.
+  bool accepted = false;
+  // kError with close: the bytes start with the binary protocol's request magic (0x80),
+  // which mcguard does not speak; the connection is closed without a reply.
+  bool binary_protocol = false;
 };
+
+// The first byte of every memcached binary-protocol request.
+inline constexpr unsigned char kBinaryRequestMagic = 0x80;
 
 // Parses the header at the front of `input` into `out`. On kRequest, `out`
 // borrows from `input`; a storage command's data block starts at

@@ -206,6 +206,20 @@ bool parse_line(std::string_view line, uint64_t max_value_length, Reply& out) {
     out.text = rest.substr(space + 1);
     return is_token(out.key) && is_text(out.text);
   }
+  if (after_word(line, "ITEM", rest)) {
+    // ITEM <key> [<bytes> b; <time> s]: a key the server holds, then free text.
+    out.kind = ReplyKind::kItem;
+    const size_t space = rest.find(' ');
+    if (space == std::string_view::npos) return false;
+    out.key = rest.substr(0, space);
+    out.text = rest.substr(space + 1);
+    return is_token(out.key) && !out.text.empty() && is_text(out.text);
+  }
+  if (line.starts_with("MEMLIMIT_")) {
+    out.kind = ReplyKind::kMemlimit;
+    out.text = line;
+    return is_text(line);
+  }
   if (after_word(line, "ME", rest)) {
     out.kind = ReplyKind::kMetaDebug;
     const size_t space = rest.find(' ');
@@ -304,12 +318,15 @@ ReplyRole reply_role(Command command, ReplyKind kind) {
     case Command::kVerbosity:
       last = kind == K::kOk;
       break;
+    case Command::kCacheMemlimit:
+      last = kind == K::kOk || kind == K::kMemlimit;
+      break;
     case Command::kVersion:
       last = kind == K::kVersion;
       break;
     case Command::kStats:
       // "stats reset" answers RESET, "stats detail on|off" OK, the rest STAT lines + END.
-      if (kind == K::kStat) return ReplyRole::kPart;
+      if (kind == K::kStat || kind == K::kItem) return ReplyRole::kPart;
       last = kind == K::kEnd || kind == K::kReset || kind == K::kOk;
       break;
     case Command::kMetaGet:

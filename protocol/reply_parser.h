@@ -27,9 +27,11 @@ enum class ReplyKind : uint8_t {
   kTouched,        // TOUCHED
   kOk,             // OK
   kReset,          // RESET (stats reset)
+  kMemlimit,       // MEMLIMIT_<reason> <text> (a cache_memlimit memcached refused)
   kNumber,         // <uint64> (incr/decr result)
   kVersion,        // VERSION <text>
   kStat,           // STAT <name> <value>
+  kItem,           // ITEM <key> [<bytes> b; <time> s] (stats cachedump)
   kError,          // ERROR, ERROR <text> ("ERROR Too many open connections"), ERROR: <text>
   kClientError,    // CLIENT_ERROR <text>
   kServerError,    // SERVER_ERROR <text>
@@ -51,8 +53,9 @@ inline constexpr size_t kMaxReplyLineLength = kMaxLineLength + kMaxKeyLength;
 struct Reply {
   ReplyKind kind = ReplyKind::kEnd;
   std::string_view line;  // the whole line, without its "\r\n"
-  std::string_view key;   // kValue, kMetaDebug: the key; kStat: the statistic's name
-  // kVersion: the version; kStat: the value (may be empty or hold spaces); kError,
+  std::string_view key;   // kValue, kMetaDebug, kItem: the key; kStat: the statistic's name
+  // kVersion: the version; kStat: the value (may be empty or hold spaces); kItem: the
+  // bracketed size and time; kError,
   // kClientError, kServerError: the message (empty for a bare ERROR); kMetaDebug: the
   // fields after the key.
   std::string_view text;
@@ -86,7 +89,7 @@ ReplyParseResult parse_reply_header(std::span<const char> input, Reply& out,
 bool is_valid_reply_key(std::string_view key);
 
 // How a reply belongs to the response of a request, for matching replies to requests
-// in FIFO order. kPart: more of the same response follows (VALUE before END, STAT);
+// in FIFO order. kPart: more of the same response follows (VALUE before END, STAT, ITEM);
 // kLast: the response ends with it; kUnexpected: this command is never answered so (a
 // desynchronised or broken server). ERROR, CLIENT_ERROR and SERVER_ERROR end any
 // response; meta commands answer with one line (VA with its data block), mn with MN,

@@ -33,6 +33,7 @@ enum class Command : uint8_t {
   kVerbosity,
   kQuit,
   kStats,
+  kCacheMemlimit,  // cache_memlimit <megabytes> [noreply]
   // meta commands
   kMetaGet,         // mg
   kMetaSet,         // ms (a data block follows)
@@ -80,6 +81,9 @@ struct Request {
   // get/gets/gat/gats: every key, space separated, as sent; iterate with KeyCursor.
   std::string_view keys;
   uint32_t key_count = 0;  // get family: number of keys in `keys`
+  // get family: more keys of the same line follow in later requests (a line
+  // taken in batches), so the reply ends without END.
+  bool more_keys_follow = false;
 
   uint32_t client_flags = 0;  // storage commands
   int64_t exptime = 0;        // storage, touch, gat/gats, meta T (int32 range; tier converts)
@@ -92,6 +96,8 @@ struct Request {
   std::string_view args;   // stats: everything after "stats", trimmed
   bool noreply = false;    // classic "noreply" token (meta commands: see meta.has('q'))
   MetaFlags meta;          // meta commands
+  // cache_memlimit: the new limit in megabytes (8 .. 1,000,000,000).
+  uint32_t memlimit_mb = 0;
 
   bool has_value() const {
     return command == Command::kSet || command == Command::kAdd || command == Command::kReplace ||
@@ -99,6 +105,12 @@ struct Request {
            command == Command::kCas || command == Command::kMetaSet;
   }
 };
+
+// get gets gat gats: commands whose keys are a list (Request::keys).
+constexpr bool is_retrieval(Command command) {
+  return command == Command::kGet || command == Command::kGets || command == Command::kGat ||
+         command == Command::kGats;
+}
 
 // Walks the space-separated keys of a retrieval request.
 class KeyCursor {

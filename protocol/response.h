@@ -45,6 +45,26 @@ inline constexpr std::string_view kNonNumeric =
 inline constexpr std::string_view kDeleteUsage =
     "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n";
 inline constexpr std::string_view kShutdownDisabled = "ERROR: shutdown not enabled\r\n";
+// Admin commands, answered as a memcached with the feature off answers them
+// (protocol/admin.h), and cache_memlimit's refusals.
+inline constexpr std::string_view kWatchDisabled = "CLIENT_ERROR watch commands not allowed\r\n";
+inline constexpr std::string_view kLruCrawlerDisabled = "CLIENT_ERROR lru crawler disabled\r\n";
+inline constexpr std::string_view kLruCrawlerCannotStart =
+    "ERROR failed to start lru crawler thread\r\n";
+inline constexpr std::string_view kLruCrawlerSleepTooLong =
+    "CLIENT_ERROR sleep must be one second or less\r\n";
+inline constexpr std::string_view kLruPercentsTooHigh =
+    "ERROR hot and warm pcts must not exceed 80\r\n";
+inline constexpr std::string_view kLruFactorsNotPositive =
+    "ERROR hot/warm age factors must be greater than 0\r\n";
+inline constexpr std::string_view kSlabReassignDisabled =
+    "CLIENT_ERROR slab reassignment disabled\r\n";
+inline constexpr std::string_view kMemlimitTooSmall =
+    "MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\n";
+inline constexpr std::string_view kMemlimitNotMegabytes =
+    "MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes\r\n";
+// Sent to a connection over the connection limit before it is closed.
+inline constexpr std::string_view kTooManyConnections = "ERROR Too many open connections\r\n";
 inline constexpr std::string_view kTooLarge = "SERVER_ERROR object too large for cache\r\n";
 inline constexpr std::string_view kOutOfMemory = "SERVER_ERROR out of memory storing object\r\n";
 // memcached's shorter wording, for incr/decr (and ma) without memory for the new value;

@@ -60,6 +60,10 @@ po::options_description option_set() {
   add("listen", po::value<std::string>(), "HOST:PORT to serve (default 127.0.0.1:11211)");
   add("listen-host,l", po::value<std::string>(), "HOST to serve on (memcached's -l)");
   add("port,p", po::value<unsigned>(), "PORT to serve on (memcached's -p)");
+  add("reuse-port", po::bool_switch(),
+      "start even when another process holds the listening address, and share it (hand-over "
+      "restarts: the new mcguard joins the old one's sockets, which allow it); without it, "
+      "start-up fails when the address is taken");
   add("threads,t", po::value<unsigned>(), "worker threads (default: number of cores)");
   add("max-connections,c", po::value<unsigned>(),
       "client connections held at once (default 10000)");
@@ -227,6 +231,7 @@ void apply_listen_options(const po::variables_map& vm, Settings& s) {
     if (port > 65535) throw Failure{"--port out of range: " + std::to_string(port)};
     s.listen_port = static_cast<uint16_t>(port);
   }
+  if (vm.count("reuse-port")) s.reuse_port = vm["reuse-port"].as<bool>();
   if (vm.count("threads")) s.threads = vm["threads"].as<unsigned>();
   if (vm.count("max-connections")) s.max_connections = vm["max-connections"].as<unsigned>();
 }
@@ -464,7 +469,8 @@ SettingsResult parse_settings(int argc, const char* const* argv,
     }
     if (vm.count("version")) {
       result.action = SettingsResult::Action::kPrintAndExit;
-      result.message = "mcguard " MCGUARD_VERSION "\n";
+      result.message =
+          "mcguard " MCGUARD_VERSION " (memcached protocol " MCGUARD_PROTOCOL_VERSION ")\n";
       return result;
     }
     std::string config_path = default_config;

@@ -21,6 +21,9 @@ namespace mcguard {
 struct Settings {
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 11211;
+  // --reuse-port: let other processes bind the address too (each of this process's
+  // workers always has its own SO_REUSEPORT socket; this only stops the refusal).
+  bool reuse_port = false;
   uint32_t threads = 0;  // 0: one per core
   uint32_t max_connections = 10000;
   uint64_t max_value_size = 8ull << 20;

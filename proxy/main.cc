@@ -16,6 +16,7 @@
 #include "proxy/core/rejection_log.h"
 #include "proxy/core/version.h"
 #include "proxy/logging.h"
+#include "proxy/memory_budget.h"
 #include "proxy/server.h"
 
 #ifndef MCGUARD_DEFAULT_CONFIG
@@ -41,14 +42,7 @@ std::string describe_split_limit(const mcguard::Settings& s,
 
 void log_start(const mcguard::Settings& s, const mcguard::EngineChoice& engine,
                const std::optional<mcguard::SplitLimit>& split) {
-  // Per connection: the Connection itself and its event-loop slot; its chains
-  // are links through the pool, and it holds no buffer while idle.
-  const uint64_t per_connection = sizeof(mcguard::Connection) + 64;
-  const uint64_t pool = uint64_t{s.buffers_per_worker()} * s.buffer_size * s.threads;
-  const uint64_t connections = per_connection * s.max_connections;
-  const uint64_t store = s.upstreams.empty() ? s.memory_limit : s.reply_pool_size;
-  const uint64_t receive_ring =
-      engine.uring ? uint64_t{s.uring_recv_buffers} * s.uring_recv_buffer_size * s.threads : 0;
+  const mcguard::MemoryBudget budget = mcguard::memory_budget(s, engine.uring);
   std::string tier = "embedded";
   if (!s.upstreams.empty()) {
     tier = "upstream (";
@@ -64,10 +58,10 @@ void log_start(const mcguard::Settings& s, const mcguard::EngineChoice& engine,
   spdlog::info(
       "memory budget {}: pool {} ({} workers x {} buffers x {} B) + {} {} + connections {} "
       "({} x {} B) + io_uring receive buffers {}; max value {} B{}",
-      mebibytes(pool + store + connections + receive_ring), mebibytes(pool), s.threads,
-      s.buffers_per_worker(), s.buffer_size, s.upstreams.empty() ? "store" : "reply pool",
-      mebibytes(store), mebibytes(connections), s.max_connections, per_connection,
-      mebibytes(receive_ring), s.max_value_size, describe_split_limit(s, split));
+      mebibytes(budget.total()), mebibytes(budget.pool), s.threads, s.buffers_per_worker(),
+      s.buffer_size, s.upstreams.empty() ? "store" : "reply pool", mebibytes(budget.store),
+      mebibytes(budget.connections), s.max_connections, budget.per_connection,
+      mebibytes(budget.receive_ring), s.max_value_size, describe_split_limit(s, split));
   if (!s.config_path.empty()) spdlog::info("configuration read from {}", s.config_path);
 }
 

@@ -1,6 +1,8 @@
 #include "proxy/server.h"
 
+#include <arpa/inet.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -17,6 +19,8 @@
 #include "proxy/admin/metrics_render.h"
 #include "proxy/admin/stats_text.h"
 #include "proxy/logging.h"
+#include "proxy/memory_budget.h"
+#include "proxy/upstream/stats_merge.h"
 
 namespace mcguard {
 namespace {
@@ -25,11 +29,15 @@ namespace {
 // (the kernel clamps it to net.core.somaxconn).
 constexpr int kListenBacklog = 65535;
 
+// Descriptors kept for the process's own use (listeners, event loops, upstream
+// connections, logs): `stats` reports it as reserved_fds.
+uint64_t reserved_fds(uint32_t threads) { return uint64_t{threads} * 4 + 64; }
+
 // Enough descriptors for every client connection plus the process's own.
 void raise_file_limit(uint32_t max_connections, uint32_t threads) {
   rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
-  rlim_t wanted = rlim_t{max_connections} + threads * 4 + 64;
+  rlim_t wanted = rlim_t{max_connections} + reserved_fds(threads);
   if (limit.rlim_cur >= wanted) return;
   rlimit raised = limit;
   raised.rlim_cur = std::min(wanted, limit.rlim_max);
@@ -41,10 +49,59 @@ void raise_file_limit(uint32_t max_connections, uint32_t threads) {
 
 std::string duration_text(int64_t ms) { return std::to_string(ms) + "ms"; }
 
+// The event loops' clock (CLOCK_MONOTONIC_COARSE), which connections stamp
+// their last command with.
+int64_t monotonic_ms() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+  return int64_t{now.tv_sec} * 1000 + now.tv_nsec / 1000000;
+}
+
+// The upstream tier's command counts (one worker's) added into what `stats` prints.
+void add_command_stats(EmbeddedStats& into, const UpstreamCommandStats& c) {
+  into.cmd_get += c.cmd_get.get();
+  into.get_hits += c.get_hits.get();
+  into.get_misses += c.get_misses.get();
+  into.cmd_set += c.cmd_set.get();
+  into.cmd_touch += c.cmd_touch.get();
+  into.touch_hits += c.touch_hits.get();
+  into.touch_misses += c.touch_misses.get();
+  into.delete_hits += c.delete_hits.get();
+  into.delete_misses += c.delete_misses.get();
+  into.incr_hits += c.incr_hits.get();
+  into.incr_misses += c.incr_misses.get();
+  into.decr_hits += c.decr_hits.get();
+  into.decr_misses += c.decr_misses.get();
+  into.cas_hits += c.cas_hits.get();
+  into.cas_misses += c.cas_misses.get();
+  into.cas_badval += c.cas_badval.get();
+  into.cmd_flush += c.cmd_flush.get();
+}
+
+// "host:port" of a bound socket ("[v6]:port" for IPv6); empty when unknown.
+std::string bound_address(int fd) {
+  sockaddr_storage address{};
+  socklen_t length = sizeof address;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) return {};
+  char host[INET6_ADDRSTRLEN] = "?";
+  if (address.ss_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&address);
+    inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+    return std::string(host) + ":" + std::to_string(ntohs(in->sin_port));
+  }
+  if (address.ss_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&address);
+    inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+    return "[" + std::string(host) + "]:" + std::to_string(ntohs(in6->sin6_port));
+  }
+  return {};
+}
+
 // `stats settings`: memcached's names first, where they mean the same thing.
-void append_memcached_settings(std::string& out, const Settings& s) {
+// `maxbytes`: the embedded store's limit in force (cache_memlimit changes it).
+void append_memcached_settings(std::string& out, const Settings& s, uint64_t maxbytes) {
   using admin::append_stat;
-  append_stat(out, "maxbytes", s.upstreams.empty() ? s.memory_limit : uint64_t{0});
+  append_stat(out, "maxbytes", maxbytes);
   append_stat(out, "maxconns", uint64_t{s.max_connections});
   append_stat(out, "tcpport", uint64_t{s.listen_port});
   append_stat(out, "udpport", uint64_t{0});
@@ -102,31 +159,88 @@ SplitLimit find_split_limit(const Settings& s) {
 
 }  // namespace
 
-int open_listener(const std::string& host, uint16_t port) {
+namespace {
+
+// A socket bound to `address` (SO_REUSEADDR, and SO_REUSEPORT when asked), or -errno.
+int bound_socket(const sockaddr_storage& address, socklen_t length, bool reuse_port) {
+  int fd = socket(address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int one = 1;
+  if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+      (reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) ||
+      bind(fd, reinterpret_cast<const sockaddr*>(&address), length) != 0) {
+    const int error = errno;
+    if (fd >= 0) close(fd);
+    return -error;
+  }
+  return fd;
+}
+
+// Port 0 binds an ephemeral port: every later socket must take the same one.
+void adopt_bound_port(int fd, sockaddr_storage& address) {
+  sockaddr_storage bound{};
+  socklen_t length = sizeof bound;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length) != 0) return;
+  if (address.ss_family == AF_INET) {
+    reinterpret_cast<sockaddr_in&>(address).sin_port =
+        reinterpret_cast<sockaddr_in&>(bound).sin_port;
+  } else if (address.ss_family == AF_INET6) {
+    reinterpret_cast<sockaddr_in6&>(address).sin6_port =
+        reinterpret_cast<sockaddr_in6&>(bound).sin6_port;
+  }
+}
+
+}  // namespace
+
+std::vector<int> open_listeners(const std::string& host, uint16_t port, uint32_t count,
+                                bool reuse_port) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
   addrinfo* found = nullptr;
-  std::string service = std::to_string(port);
-  int rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &found);
+  const std::string service = std::to_string(port);
+  const int rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &found);
   if (rc != 0) {
     throw std::system_error(EINVAL, std::generic_category(),
                             "cannot resolve listen address " + host + ": " + gai_strerror(rc));
   }
-  int fd = socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  int one = 1;
-  if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-      setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
-      bind(fd, found->ai_addr, found->ai_addrlen) != 0 || listen(fd, kListenBacklog) != 0) {
-    int error = errno;
-    if (fd >= 0) close(fd);
-    freeaddrinfo(found);
-    throw std::system_error(error, std::generic_category(),
-                            "cannot listen on " + host + ":" + service);
-  }
+  sockaddr_storage address{};
+  const socklen_t length = found->ai_addrlen;
+  std::memcpy(&address, found->ai_addr, length);
   freeaddrinfo(found);
-  return fd;
+
+  const std::string where = "cannot listen on " + host + ":" + service;
+  std::vector<int> fds;
+  auto fail = [&](int error, const std::string& why) {
+    for (int fd : fds) close(fd);
+    throw std::system_error(error, std::generic_category(), why);
+  };
+  // The probe: bound without SO_REUSEPORT, it fails while any other socket holds the
+  // address, listening with SO_REUSEPORT or not. Held (not listening) while the
+  // workers' sockets bind, which SO_REUSEADDR on both allows, so no other process's
+  // probe can pass in between; then closed.
+  int probe = -1;
+  if (!reuse_port) {
+    probe = bound_socket(address, length, false);
+    if (probe == -EADDRINUSE) {
+      fail(EADDRINUSE, where + " (another process holds it; --reuse-port shares it)");
+    }
+    if (probe < 0) fail(-probe, where);
+    adopt_bound_port(probe, address);
+  }
+  for (uint32_t i = 0; i < count; ++i) {
+    const int fd = bound_socket(address, length, true);
+    if (fd < 0 || listen(fd, kListenBacklog) != 0) {
+      const int error = fd < 0 ? -fd : errno;
+      if (fd >= 0) close(fd);
+      if (probe >= 0) close(probe);
+      fail(error, where);
+    }
+    fds.push_back(fd);
+    if (i == 0) adopt_bound_port(fd, address);
+  }
+  if (probe >= 0) close(probe);
+  return fds;
 }
 
 Server::Server(const Settings& settings) : settings_(settings) {
@@ -142,6 +256,8 @@ Server::Server(const Settings& settings) : settings_(settings) {
     tier_config.memory_limit = settings_.memory_limit;
     tier_config.max_value_size = settings_.max_value_size;
     tier_ = std::make_unique<EmbeddedTier>(tier_config);
+    tier_->set_prefix_stats(&detail_);
+    store_reports_ = std::make_unique<StoreReports>(tier_->store());
   } else {
     // Before the workers: each copies the threshold from settings_.
     split_ = find_split_limit(settings_);
@@ -164,12 +280,18 @@ Server::Server(const Settings& settings) : settings_(settings) {
         std::move(tick));
   }
   LoopLimits limits{&open_connections_, settings_.max_connections};
+  const std::vector<int> listeners = open_listeners(settings_.listen_host, settings_.listen_port,
+                                                    settings_.threads, settings_.reuse_port);
   for (uint32_t i = 0; i < settings_.threads; ++i) {
-    int fd = open_listener(settings_.listen_host, settings_.listen_port);
+    const int fd = listeners[i];
+    listen_fds_.push_back(fd);
+    if (listen_address_.empty()) listen_address_ = bound_address(fd);
     workers_.push_back(std::make_unique<Worker>(
         settings_, engine_, fd, tier_.get(), &limits_, limits,
-        [this](std::string_view args, ReplyQueue& reply) { return render_stats(args, reply); }));
+        [this](std::string_view args, ReplyQueue& reply) { return render_stats(args, reply); },
+        &detail_));
   }
+  started_ms_ = monotonic_ms();
   json_logs_ = settings_.log_format == "json";
   started_ = ::time(nullptr);
 }
@@ -275,7 +397,15 @@ admin::StatsSnapshot Server::snapshot() const {
     s.pool.high_water += worker->pool().high_water();
     s.pool.failed += worker->pool().failed_acquires();
   }
-  if (tier_) s.embedded = tier_->stats();
+  if (tier_) {
+    s.embedded = tier_->stats();
+    s.cache = *s.embedded;
+    s.hash_buckets = tier_->store().bucket_count();
+  } else {
+    for (const auto& worker : workers_) {
+      add_command_stats(s.cache, worker->upstream()->command_stats());
+    }
+  }
   s.upstreams = upstream_totals();
   if (split_) {
     s.split.emplace();
@@ -286,9 +416,11 @@ admin::StatsSnapshot Server::snapshot() const {
   s.limits = limits_.load();
   s.process = admin::ProcessFacts::read(started_);
   s.max_connections = settings_.max_connections;
+  s.reserved_fds = reserved_fds(settings_.threads);
   s.threads = settings_.threads;
   s.buffer_size = settings_.buffer_size;
   s.value_ceiling = settings_.max_value_size;
+  s.memory_budget = memory_budget(settings_, engine_.uring).total();
   s.chain_buffers = uint64_t{settings_.chain_buffer_limit()} * settings_.threads;
   s.ready = ready();
   s.draining = draining_;
@@ -332,18 +464,93 @@ std::vector<admin::ValueSizeTotals> Server::value_size_totals() const {
 }
 
 bool Server::render_stats(std::string_view args, ReplyQueue& reply) const {
-  if (args == "settings") {
-    reply.append_text(render_settings());
+  const admin::StatsArgs parsed = admin::split_stats_args(args);
+  const std::string_view sub = parsed.subcommand;
+  auto arg = [&parsed](size_t i) {
+    return i < parsed.rest.size() ? parsed.rest[i] : std::string_view{};
+  };
+  auto whole = [&reply](std::string_view text) {
+    reply.append_text(text);
     return true;
+  };
+  if (sub.empty()) {
+    const admin::StatsSnapshot s = snapshot_since_reset();
+    if (tier_) return whole(admin::stats_text(s));
+    // The upstream tier appends the figures it gathers, and END.
+    reply.append_text(admin::stats_text(s, admin::StatsTextPart::kWithoutGathered));
+    return false;
   }
-  if (!args.empty()) {
-    // Subsystem stats (slabs, items, ...) describe memcached internals a
-    // proxy does not have; an empty listing keeps exporters that poll them working.
-    reply.append_text(reply::kEnd);
-    return true;
+  // memcached ignores what follows these subcommands.
+  if (sub == "settings") return whole(render_settings());
+  if (sub == "reset") {
+    reset_stats();
+    return whole(admin::kResetReply);
   }
-  reply.append_text(admin::stats_text(snapshot()));
-  return true;
+  if (sub == "detail") return whole(admin::detail_reply(arg(0), detail_));
+  if (sub == "conns") return whole(render_conns());
+  if (tier_) {
+    if (std::optional<std::string> text = render_store_report(parsed)) return whole(*text);
+  } else {
+    if (sub == "cachedump") {
+      const std::string_view error = StoreReports::cachedump_error(arg(0), arg(1));
+      if (!error.empty()) return whole(error);
+    }
+    if (gathered_stats_kind(args).has_value()) return false;  // gathered from every upstream
+  }
+  // Unknown (and "noreply", which memcached takes for a subcommand).
+  return whole(admin::kUnknownReply);
+}
+
+std::optional<std::string> Server::render_store_report(const admin::StatsArgs& args) const {
+  const std::string_view sub = args.subcommand;
+  if (sub == "slabs") return store_reports_->slabs();
+  if (sub == "items") return store_reports_->items();
+  if (sub == "sizes") return store_reports_->sizes();
+  if (sub == "sizes_enable") return store_reports_->enable_sizes();
+  if (sub == "sizes_disable") return store_reports_->disable_sizes();
+  if (sub == "cachedump") {
+    auto arg = [&args](size_t i) {
+      return i < args.rest.size() ? args.rest[i] : std::string_view{};
+    };
+    return store_reports_->cachedump(arg(0), arg(1));
+  }
+  return std::nullopt;
+}
+
+admin::StatsSnapshot Server::snapshot_since_reset() const {
+  admin::StatsSnapshot s = snapshot();
+  std::lock_guard lock(baseline_mutex_);
+  baseline_.apply(s);
+  return s;
+}
+
+void Server::reset_stats() const {
+  const admin::StatsSnapshot now = snapshot();
+  {
+    std::lock_guard lock(baseline_mutex_);
+    baseline_.reset_to(now);
+  }
+  detail_.clear();
+}
+
+std::string Server::render_conns() const {
+  std::vector<admin::ConnsRow> rows;
+  const int64_t now_ms = monotonic_ms();
+  const std::string listen_addr = admin::tcp_address(listen_address_);
+  if (!draining_) {  // a draining worker closes its listener
+    for (int fd : listen_fds_) {
+      rows.push_back({fd, listen_addr, {}, "conn_listening", (now_ms - started_ms_) / 1000});
+    }
+  }
+  for (const auto& worker : workers_) {
+    worker->connections().for_each([&](const ConnectionRecord& c) {
+      const int64_t last = c.last_command_ms.load(std::memory_order_relaxed);
+      rows.push_back({c.fd, admin::tcp_address(*c.peer), listen_addr,
+                      connection_state_name(c.state.load(std::memory_order_relaxed)),
+                      (now_ms - last) / 1000});
+    });
+  }
+  return admin::conns_text(std::move(rows));
 }
 
 std::string Server::render_metrics() const { return admin::metrics_text(snapshot()); }
@@ -354,7 +561,7 @@ std::string Server::render_settings() const {
   const auto policy = limits_.load();
   std::string out;
   out.reserve(4096);
-  append_memcached_settings(out, s);
+  append_memcached_settings(out, s, tier_ ? tier_->stats().limit_maxbytes : 0);
   // mcguard's own, as the options are named.
   append_stat(out, "mcguard_config", s.config_path.empty() ? "none" : s.config_path);
   append_stat(out, "mcguard_max_value_size", policy->default_limit());
@@ -371,6 +578,7 @@ std::string Server::render_settings() const {
   append_stat(out, "mcguard_pool_wait_timeout", duration_text(s.pool_wait_timeout_ms));
   append_stat(out, "mcguard_slow_client_timeout", duration_text(s.slow_client_timeout_ms));
   append_stat(out, "mcguard_idle_timeout", duration_text(s.idle_timeout_ms));
+  append_stat(out, "mcguard_reuse_port", s.reuse_port ? "yes" : "no");
   append_stat(out, "mcguard_tier", s.upstreams.empty() ? "embedded" : "upstream");
   append_upstream_settings(out, s, split_);
   append_stat(out, "mcguard_on_reject", s.delete_on_reject ? "delete" : "keep");

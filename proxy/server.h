@@ -10,16 +10,21 @@
 #include <atomic>
 #include <ctime>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "proxy/admin/admin_server.h"
+#include "proxy/admin/stats_baseline.h"
 #include "proxy/admin/stats_snapshot.h"
+#include "proxy/admin/stats_subcommands.h"
 #include "proxy/admin/upstream_probe.h"
 #include "proxy/config.h"
 #include "proxy/core/limits.h"
 #include "proxy/embedded/embedded_tier.h"
+#include "proxy/embedded/store_reports.h"
 #include "proxy/io/engine.h"
 #include "proxy/upstream/item_size_probe.h"
 #include "proxy/worker.h"
@@ -45,9 +50,11 @@ class Server {
   // start-up ceiling. Counted either way.
   bool reload(const SettingsResult& parsed, std::string* error);
 
-  // The `stats` reply (memcached's lines plus mcguard's own); "settings" lists
-  // the effective configuration.
-  // See ConnectionContext::render_stats.
+  // The `stats` reply (memcached's lines plus mcguard's own) and its
+  // subcommands: settings (the effective configuration), reset, detail,
+  // conns; in the embedded tier also slabs, items, sizes and cachedump. In the
+  // upstream tier plain `stats` and the subcommands gathered from the
+  // upstreams go on to the tier (false). See ConnectionContext::render_stats.
   bool render_stats(std::string_view args, ReplyQueue& reply) const;
   // /metrics in the Prometheus text format (admin/metrics_render.h).
   std::string render_metrics() const;
@@ -67,6 +74,12 @@ class Server {
   std::vector<admin::UpstreamTotals> upstream_totals() const;
   std::vector<admin::ValueSizeTotals> value_size_totals() const;
   std::string render_settings() const;
+  // `stats` with the counters since the last `stats reset`.
+  admin::StatsSnapshot snapshot_since_reset() const;
+  void reset_stats() const;
+  std::string render_conns() const;
+  // slabs, items, sizes(_enable|_disable), cachedump; nullopt for another subcommand.
+  std::optional<std::string> render_store_report(const admin::StatsArgs& args) const;
   admin::HttpResponse answer_admin(std::string_view method, std::string_view path) const;
 
   Settings settings_;  // as at start-up; reloadable parts live in limits_ and spdlog
@@ -74,6 +87,13 @@ class Server {
   std::optional<SplitLimit> split_;  // upstream mode
   LimitBox limits_;
   std::unique_ptr<EmbeddedTier> tier_;
+  std::unique_ptr<StoreReports> store_reports_;  // embedded tier only
+  mutable PrefixStats detail_;                   // `stats detail`, thread-safe
+  mutable std::mutex baseline_mutex_;
+  mutable admin::StatsBaseline baseline_;  // `stats reset`
+  std::vector<int> listen_fds_;            // the workers' listeners (`stats conns`)
+  std::string listen_address_;             // "host:port" they are bound to
+  int64_t started_ms_ = 0;                 // monotonic
   std::atomic<uint32_t> open_connections_{0};
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<admin::UpstreamProbe> probe_;  // upstream mode with the admin listener
@@ -86,7 +106,13 @@ class Server {
   time_t started_ = 0;
 };
 
-// Opens a listening TCP socket with SO_REUSEPORT. Throws std::system_error.
-int open_listener(const std::string& host, uint16_t port);
+// Opens `count` listening TCP sockets on one address, each with SO_REUSEPORT so the
+// kernel spreads connections over the workers. Unless `reuse_port`, fails first when
+// another process holds the address (EADDRINUSE), as memcached does, instead of
+// silently sharing its traffic; with it, joins another process's sockets when they
+// allow it (another mcguard's always do: a hand-over restart). Throws
+// std::system_error naming the address.
+std::vector<int> open_listeners(const std::string& host, uint16_t port, uint32_t count,
+                                bool reuse_port);
 
 }  // namespace mcguard

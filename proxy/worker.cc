@@ -4,7 +4,7 @@ namespace mcguard {
 
 Worker::Worker(const Settings& settings, const EngineChoice& engine, int listen_fd,
                EmbeddedTier* embedded, const LimitBox* live_limits, LoopLimits limits,
-               std::function<bool(std::string_view, ReplyQueue&)> render_stats)
+               std::function<bool(std::string_view, ReplyQueue&)> render_stats, PrefixStats* detail)
     : pool_(settings.buffers_per_worker(), settings.buffer_size),
       loop_(make_event_loop(engine, listen_fd, limits,
                             {settings.uring_recv_buffers, settings.uring_recv_buffer_size})) {
@@ -43,6 +43,9 @@ Worker::Worker(const Settings& settings, const EngineChoice& engine, int listen_
   context_->max_pool_waiters =
       std::max(1u, (settings.buffers_per_worker() - settings.chain_buffer_limit()) / 4);
   context_->limits.attach(live_limits);
+  context_->registry = &connections_;
+  context_->detail = detail;
+  if (upstream_) upstream_->set_prefix_stats(detail);
   loop_->set_context(context_.get());
 }
 

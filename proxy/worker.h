@@ -28,7 +28,8 @@ class Worker final : private TurnHook {
   // value-limit policy, read by every connection.
   Worker(const Settings& settings, const EngineChoice& engine, int listen_fd,
          EmbeddedTier* embedded, const LimitBox* live_limits, LoopLimits limits,
-         std::function<bool(std::string_view, ReplyQueue&)> render_stats);
+         std::function<bool(std::string_view, ReplyQueue&)> render_stats,
+         PrefixStats* detail = nullptr);
   ~Worker() override;
 
   void start();
@@ -41,6 +42,8 @@ class Worker final : private TurnHook {
 
   const WorkerStats& stats() const { return stats_; }
   const BufferPool& pool() const { return pool_; }
+  // Its open client connections (`stats conns`), readable from any thread.
+  const ConnectionRegistry& connections() const { return connections_; }
   // Null in embedded mode.
   const UpstreamTier* upstream() const { return upstream_.get(); }
 
@@ -52,6 +55,7 @@ class Worker final : private TurnHook {
   std::unique_ptr<BufferPool> reply_pool_;  // upstream mode: awaited replies
   WorkerStats stats_;
   RejectionLog rejection_log_;
+  ConnectionRegistry connections_;  // before loop_: its connections leave it first
   std::unique_ptr<EventLoop> loop_;
   std::unique_ptr<PendingReplyPool> pending_replies_;
   Tier* tier_ = nullptr;  // the shared embedded tier, or upstream_

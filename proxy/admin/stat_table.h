@@ -26,6 +26,7 @@ enum class StatKind : uint8_t { kCounter, kGauge };
 // Where a row's line goes in `stats` (see stats_text.cc).
 enum class StatsBlock : uint8_t {
   kConnections,  // after max_connections
+  kCommands,     // after cmd_touch (cmd_meta)
   kTraffic,      // after the embedded cache's command counts
   kRequests,     // mcguard's own, after the embedded cache's item counts
   kErrors,       // right after kRequests
@@ -81,6 +82,12 @@ inline constexpr std::array kRows = {
   StatRow{&W::idle_closes, "mcguard_idle_closes", S::kCloses,
           "mcguard_connections_closed_total", "reason", "idle", kCounter, M::kClientTraffic,
           stat_help::kClosed},
+  StatRow{&W::binary_protocol_closes, "mcguard_binary_protocol_closes", S::kCloses,
+          "mcguard_connections_closed_total", "reason", "binary_protocol", kCounter,
+          M::kClientTraffic, stat_help::kClosed},
+  StatRow{&W::meta_commands, "cmd_meta", S::kCommands,
+          "mcguard_meta_commands_total", {}, {}, kCounter, M::kClientTraffic,
+          "Meta commands (mg ms md ma mn me) handled."},
   StatRow{&W::requests, "mcguard_requests", S::kRequests,
           "mcguard_requests_total", {}, {}, kCounter, M::kClientTraffic,
           "Requests parsed from clients."},
@@ -143,6 +150,13 @@ class WorkerTotals {
     for (size_t i = 0; i < kStatRowCount; ++i) values_[i] += (stats.*kStatRows[i].field).get();
   }
   uint64_t operator[](size_t row) const { return values_[row]; }
+  // `stats reset`: every counter row less its value in `base` (gauges untouched).
+  void subtract_counters(const WorkerTotals& base) {
+    for (size_t i = 0; i < kStatRowCount; ++i) {
+      if (kStatRows[i].kind != StatKind::kCounter) continue;
+      values_[i] = values_[i] > base.values_[i] ? values_[i] - base.values_[i] : 0;
+    }
+  }
   uint64_t get(Counter WorkerStats::*field) const { return values_[stat_row_of(field)]; }
   // What row `row` reports in /metrics (its value less its `less` counter, never below 0).
   uint64_t metric_value(size_t row) const {

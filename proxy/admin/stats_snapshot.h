@@ -66,7 +66,12 @@ struct ProcessFacts {
 struct StatsSnapshot {
   WorkerTotals workers;  // the table's counters (stat_table.h)
   PoolTotals pool;
-  std::optional<EmbeddedStats> embedded;      // embedded tier only
+  std::optional<EmbeddedStats> embedded;  // embedded tier only
+  // The cache's counts as `stats` prints them: the embedded store's, or in the
+  // upstream tier those the workers counted from forwarded requests and replies
+  // (its gauges, curr_items and bytes, are gathered from the upstreams instead).
+  EmbeddedStats cache;
+  uint64_t hash_buckets = 0;                  // embedded tier: the store's hash table
   std::vector<UpstreamTotals> upstreams;      // upstream tier only, in configured order
   std::optional<SplitTotals> split;           // upstream tier only
   std::vector<ValueSizeTotals> value_sizes;   // by slot
@@ -74,7 +79,9 @@ struct StatsSnapshot {
   ProcessFacts process;
   // Settings.
   uint32_t max_connections = 0, threads = 0, buffer_size = 0;
+  uint64_t reserved_fds = 0;   // descriptors kept for the process's own use
   uint64_t value_ceiling = 0;  // --value-ceiling (max_value_size)
+  uint64_t memory_budget = 0;  // the start-up line's total (MemoryBudget)
   uint64_t chain_buffers = 0;  // buffers value chains may hold, all workers
   // State.
   bool ready = false, draining = false;

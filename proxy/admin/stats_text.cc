@@ -1,5 +1,6 @@
 #include "proxy/admin/stats_text.h"
 
+#include <bit>
 #include <cstdio>
 #include <span>
 
@@ -14,37 +15,61 @@ struct TierLine {
   uint64_t EmbeddedStats::*value;
 };
 
-// The embedded cache's command counts, between the connection and traffic lines.
+// The cache's command counts, between the connection and traffic lines.
 constexpr TierLine kTierCommandLines[] = {
     {"cmd_get", &EmbeddedStats::cmd_get},
     {"cmd_set", &EmbeddedStats::cmd_set},
     {"cmd_flush", &EmbeddedStats::cmd_flush},
     {"cmd_touch", &EmbeddedStats::cmd_touch},
-    {"get_hits", &EmbeddedStats::get_hits},
-    {"get_misses", &EmbeddedStats::get_misses},
-    {"get_expired", &EmbeddedStats::get_expired},
-    {"get_flushed", &EmbeddedStats::get_flushed},
-    {"delete_misses", &EmbeddedStats::delete_misses},
-    {"delete_hits", &EmbeddedStats::delete_hits},
-    {"incr_misses", &EmbeddedStats::incr_misses},
-    {"incr_hits", &EmbeddedStats::incr_hits},
-    {"decr_misses", &EmbeddedStats::decr_misses},
-    {"decr_hits", &EmbeddedStats::decr_hits},
-    {"cas_misses", &EmbeddedStats::cas_misses},
-    {"cas_hits", &EmbeddedStats::cas_hits},
-    {"cas_badval", &EmbeddedStats::cas_badval},
-    {"touch_hits", &EmbeddedStats::touch_hits},
+};
+
+// Its hit and miss counts, after cmd_meta.
+constexpr TierLine kTierHitLines[] = {
+    {"get_hits", &EmbeddedStats::get_hits},           {"get_misses", &EmbeddedStats::get_misses},
+    {"get_expired", &EmbeddedStats::get_expired},     {"get_flushed", &EmbeddedStats::get_flushed},
+    {"delete_misses", &EmbeddedStats::delete_misses}, {"delete_hits", &EmbeddedStats::delete_hits},
+    {"incr_misses", &EmbeddedStats::incr_misses},     {"incr_hits", &EmbeddedStats::incr_hits},
+    {"decr_misses", &EmbeddedStats::decr_misses},     {"decr_hits", &EmbeddedStats::decr_hits},
+    {"cas_misses", &EmbeddedStats::cas_misses},       {"cas_hits", &EmbeddedStats::cas_hits},
+    {"cas_badval", &EmbeddedStats::cas_badval},       {"touch_hits", &EmbeddedStats::touch_hits},
     {"touch_misses", &EmbeddedStats::touch_misses},
 };
 
-// Its item counts, after the "threads" line.
-constexpr TierLine kTierItemLines[] = {
-    {"bytes", &EmbeddedStats::bytes},
-    {"curr_items", &EmbeddedStats::curr_items},
-    {"total_items", &EmbeddedStats::total_items},
-    {"expired_unfetched", &EmbeddedStats::expired_unfetched},
-    {"evictions", &EmbeddedStats::evictions},
+// memcached's fields for features mcguard does not have, printed as memcached
+// prints them with the feature off or idle: 0. Between `threads` and `bytes`.
+constexpr std::string_view kUnusedEngineLines[] = {
+    "conn_yields",  // (hash_* come first, see append_engine)
 };
+constexpr std::string_view kUnusedMaintenanceLines[] = {
+    "slab_reassign_rescues",
+    "slab_reassign_chunk_rescues",
+    "slab_reassign_evictions_nomem",
+    "slab_reassign_inline_reclaim",
+    "slab_reassign_busy_items",
+    "slab_reassign_busy_deletes",
+    "slab_reassign_running",
+    "slabs_moved",
+    "lru_crawler_running",
+    "lru_crawler_starts",
+    "lru_maintainer_juggles",
+    "malloc_fails",
+    "log_worker_dropped",
+    "log_worker_written",
+    "log_watcher_skipped",
+    "log_watcher_sent",
+    "log_watchers",
+    "unexpected_napi_ids",
+    "round_robin_fallback",
+};
+// After evictions: memcached's segmented-LRU and crawler figures.
+constexpr std::string_view kUnusedLruLines[] = {
+    "crawler_reclaimed", "crawler_items_checked", "lrutail_reflocked", "moves_to_cold",
+    "moves_to_warm",     "moves_within_lru",      "direct_reclaims",   "lru_bumps_dropped",
+};
+
+void append_zeros(std::string& out, std::span<const std::string_view> names) {
+  for (std::string_view name : names) append_stat(out, name, uint64_t{0});
+}
 
 void append_tier(std::string& out, const EmbeddedStats& tier, std::span<const TierLine> lines) {
   for (const TierLine& line : lines) append_stat(out, line.name, tier.*line.value);
@@ -75,6 +100,51 @@ void append_process(std::string& out, const StatsSnapshot& s) {
   append_stat(out, "max_connections", uint64_t{s.max_connections});
 }
 
+// After connection_structures: memcached's read buffers are mcguard's pool
+// (allocated at start-up, so all of it counts as allocated); replies have no
+// objects of their own (they are written from the same pool).
+void append_buffers(std::string& out, const StatsSnapshot& s) {
+  append_stat(out, "response_obj_oom", uint64_t{0});
+  append_stat(out, "response_obj_count", uint64_t{0});
+  append_stat(out, "response_obj_bytes", uint64_t{0});
+  append_stat(out, "read_buf_count", s.pool.buffers);
+  append_stat(out, "read_buf_bytes", s.pool.buffers * s.buffer_size);
+  const uint64_t free = s.pool.buffers > s.pool.in_use ? s.pool.buffers - s.pool.in_use : 0;
+  append_stat(out, "read_buf_bytes_free", free * s.buffer_size);
+  append_stat(out, "read_buf_oom", s.pool.failed);
+  append_stat(out, "reserved_fds", s.reserved_fds);
+}
+
+// From limit_maxbytes to evictions; `gathered` includes the lines the
+// upstream tier gathers from its upstreams.
+void append_engine(std::string& out, const StatsSnapshot& s, bool gathered) {
+  const EmbeddedStats& tier = s.cache;
+  if (gathered) append_stat(out, "limit_maxbytes", tier.limit_maxbytes);
+  append_stat(out, "accepting_conns", uint64_t{s.draining ? 0u : 1u});
+  append_stat(out, "listen_disabled_num", uint64_t{0});
+  append_stat(out, "time_in_listen_disabled_us", uint64_t{0});
+  append_stat(out, "threads", uint64_t{s.threads});
+  append_zeros(out, kUnusedEngineLines);
+  const uint64_t buckets = s.hash_buckets;
+  append_stat(out, "hash_power_level",
+              uint64_t{buckets == 0 ? 0u : static_cast<unsigned>(std::bit_width(buckets) - 1)});
+  append_stat(out, "hash_bytes", buckets * sizeof(void*));
+  append_stat(out, "hash_is_expanding", uint64_t{0});
+  append_zeros(out, kUnusedMaintenanceLines);
+  if (gathered) {
+    append_stat(out, "bytes", tier.bytes);
+    append_stat(out, "curr_items", tier.curr_items);
+    append_stat(out, "total_items", tier.total_items);
+  }
+  append_stat(out, "slab_global_page_pool", uint64_t{0});
+  append_stat(out, "expired_unfetched", tier.expired_unfetched);
+  append_stat(out, "evicted_unfetched", tier.evicted_unfetched);
+  append_stat(out, "evicted_active", uint64_t{0});
+  if (gathered) append_stat(out, "evictions", tier.evictions);
+  append_stat(out, "reclaimed", tier.reclaimed);
+  append_zeros(out, kUnusedLruLines);
+}
+
 void append_limits_and_pool(std::string& out, const StatsSnapshot& s) {
   append_stat(out, "mcguard_max_value_size", s.limits->default_limit());
   append_stat(out, "mcguard_value_ceiling", s.value_ceiling);
@@ -85,6 +155,7 @@ void append_limits_and_pool(std::string& out, const StatsSnapshot& s) {
   append_stat(out, "mcguard_pool_buffers_in_use", s.pool.in_use);
   append_stat(out, "mcguard_pool_high_water", s.pool.high_water);
   append_stat(out, "mcguard_pool_failed_acquires", s.pool.failed);
+  append_stat(out, "mcguard_memory_budget", s.memory_budget);
 }
 
 // Values seen by size class (all prefixes): the count at or below each bound.
@@ -135,18 +206,24 @@ void append_stat(std::string& out, std::string_view name, std::string_view value
   out += "\r\n";
 }
 
-std::string stats_text(const StatsSnapshot& s) {
-  const EmbeddedStats tier = s.embedded.value_or(EmbeddedStats{});
+std::string stats_text(const StatsSnapshot& s, StatsTextPart part) {
+  const EmbeddedStats& tier = s.cache;
   std::string out;
   out.reserve(8192);
   append_process(out, s);
   append_rows(out, s, StatsBlock::kConnections);
   append_stat(out, "connection_structures", s.workers.get(&WorkerStats::curr_connections));
+  append_buffers(out, s);
   append_tier(out, tier, kTierCommandLines);
+  append_rows(out, s, StatsBlock::kCommands);
+  append_tier(out, tier, kTierHitLines);
+  append_stat(out, "store_too_large", s.workers.get(&WorkerStats::rejected_too_large));
+  append_stat(out, "store_no_memory", s.workers.get(&WorkerStats::rejected_no_memory));
+  append_stat(out, "auth_cmds", uint64_t{0});
+  append_stat(out, "auth_errors", uint64_t{0});
   append_rows(out, s, StatsBlock::kTraffic);
-  append_stat(out, "limit_maxbytes", tier.limit_maxbytes);
-  append_stat(out, "threads", uint64_t{s.threads});
-  append_tier(out, tier, kTierItemLines);
+  append_engine(out, s, part == StatsTextPart::kWhole);
+  append_stat(out, "mcguard_version", MCGUARD_VERSION);
   append_rows(out, s, StatsBlock::kRequests);
   append_rows(out, s, StatsBlock::kErrors);
   append_limits_and_pool(out, s);
@@ -159,7 +236,7 @@ std::string stats_text(const StatsSnapshot& s) {
   append_stat(out, "mcguard_failed_reloads", s.failed_reloads);
   append_upstreams(out, s);
   if (s.split) append_split(out, *s.split);
-  out += reply::kEnd;
+  if (part == StatsTextPart::kWhole) out += reply::kEnd;
   return out;
 }
 

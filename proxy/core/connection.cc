@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "protocol/base64.h"
+#include "protocol/get_line.h"
 #include "protocol/meta.h"
 #include "protocol/parser.h"
 #include "protocol/response.h"
@@ -13,6 +14,11 @@
 
 namespace mcguard {
 namespace {
+
+// Keys handed to the tier per retrieval request, at most: a get with more
+// keys goes in batches, so its pending replies and reply text stay bounded
+// and its first answers go out before the last keys are read.
+constexpr uint32_t kRetrievalBatchKeys = 100;
 
 // A value's iovecs: one per chain buffer. Config validation keeps chains
 // within this, so a whole value is always described at once.
@@ -42,6 +48,7 @@ bool is_local(Command command) {
 Connection::Connection(ConnectionContext& context, std::string peer, int id)
     : context_(context),
       peer_(std::move(peer)),
+      record_(id, &peer_, context.now_ms),
       replies_(context.pool,
                chain_buffers_for(context.max_reply_backlog, context.pool.buffer_size()) + 2),
       value_(context.pool,
@@ -49,9 +56,11 @@ Connection::Connection(ConnectionContext& context, std::string peer, int id)
       last_active_ms_(context.now_ms) {
   replies_.set_pending_pool(context.pending_replies);
   replies_.set_owner_id(id);
+  if (context_.registry != nullptr) context_.registry->add(&record_);
 }
 
 Connection::~Connection() {
+  if (context_.registry != nullptr) context_.registry->remove(&record_);
   stop_waiting_for_pool();
   replies_.clear();
   // After clear(): the stream's reply slot no longer has a client to wake.
@@ -189,19 +198,22 @@ void Connection::on_written(size_t n) {
   last_active_ms_ = context_.now_ms;
   replies_.consume(n);
   // Parsing pauses while the reply backlog is over its limit; resume it.
+  const bool parsing = state_ == InputState::kHeader || state_ == InputState::kGetLine;
   if (replies_.pending_bytes() <= context_.max_reply_backlog && !close_now_ &&
-      !close_after_flush_ && state_ == InputState::kHeader && receive_start_ < receive_end_) {
+      !close_after_flush_ && parsing && receive_start_ < receive_end_) {
     process();
   }
 }
 
 void Connection::process() {
+  record_.set_state(ConnectionState::kParseCommand);
   input_incomplete_ = false;  // until the parser asks for more
   while (!close_now_ && !close_after_flush_ &&
          replies_.pending_bytes() <= context_.max_reply_backlog) {
-    const bool request_ready = state_ == InputState::kValue    ? value_remaining_ == 0
-                               : state_ == InputState::kHeader ? receive_start_ < receive_end_
-                                                               : false;
+    const bool request_ready = state_ == InputState::kValue ? value_remaining_ == 0
+                               : state_ == InputState::kHeader || state_ == InputState::kGetLine
+                                   ? receive_start_ < receive_end_
+                                   : false;
     if (request_ready && !reply_room()) break;
     if (state_ == InputState::kValue) {
       if (value_remaining_ > 0 || !finish_value_from_chain()) break;
@@ -211,6 +223,10 @@ void Connection::process() {
       value_remaining_ -= take;
       if (value_remaining_ > 0) break;
       state_ = InputState::kHeader;
+    } else if (state_ == InputState::kGetLine) {
+      if (!take_key_batch()) break;
+    } else if (state_ == InputState::kSkipLine) {
+      if (!skip_line()) break;
     } else if (!process_one()) {
       break;
     } else {
@@ -222,6 +238,20 @@ void Connection::process() {
     close_now_ = true;
   }
   release_receive_buffer_if_empty();
+  publish_state();
+}
+
+void Connection::publish_state() {
+  ConnectionState state = took_command_ ? ConnectionState::kWaiting : ConnectionState::kNewCommand;
+  if (state_ == InputState::kValue) {
+    state = ConnectionState::kReadValue;
+  } else if (state_ == InputState::kSwallow) {
+    state = ConnectionState::kSwallow;
+  } else if (state_ != InputState::kHeader || receive_start_ < receive_end_ ||
+             parked_header_length_ > 0) {
+    state = ConnectionState::kRead;
+  }
+  record_.set_state(state);
 }
 
 bool Connection::process_one() {
@@ -233,13 +263,16 @@ bool Connection::process_one() {
     case ParseResult::Status::kNeedMore:
       mark_incomplete();
       if (receive_start_ == 0 && receive_end_ == context_.pool.buffer_size()) {
-        // A line longer than a whole receive buffer: nothing can parse it.
+        // A line longer than a whole receive buffer: a retrieval goes on key
+        // by key; the parser has already closed on any other.
+        if (begin_get_line()) return true;
         context_.stats.protocol_errors.add();
         close_now_ = true;
       }
       return false;
     case ParseResult::Status::kError:
-      context_.stats.protocol_errors.add();
+      if (!result.accepted) context_.stats.protocol_errors.add();
+      if (result.binary_protocol) context_.stats.binary_protocol_closes.add();
       if (!result.reply.empty()) reply_text(result.reply);
       receive_start_ += static_cast<uint32_t>(result.consumed);
       if (result.close) close_after_flush_ = true;
@@ -255,9 +288,26 @@ bool Connection::process_one() {
     if (taken) context_.stats.requests.add();
     return taken;
   }
+  if (is_retrieval(request_.command) && request_.key_count > key_batch_limit() &&
+      std::memchr(request_.line.data(), '\0', request_.line.size()) == nullptr) {
+    // Too many keys for one request: the line goes in batches from its first key.
+    receive_start_ += static_cast<uint32_t>(request_.keys.data() - input.data());
+    state_ = InputState::kGetLine;
+    get_line_keys_ = 0;
+    return true;
+  }
   if (is_local(request_.command)) {
-    // stats may end in the tier: it must have room before any of it is written.
-    if (request_.command == Command::kStats && !tier_ready()) return false;
+    if (request_.command == Command::kStats) {
+      // The upstream tier counts hits and misses as replies arrive: stats
+      // waits until this client's earlier requests are answered, so it shows
+      // them, as memcached's would.
+      if (context_.pending_replies != nullptr && !replies_.empty()) {
+        waiting_for_tier_ = true;
+        return false;
+      }
+      // It may end in the tier, which must have room before any of it is written.
+      if (!tier_ready()) return false;
+    }
     handle_local_command();
   } else {
     if (!tier_ready()) return false;  // parsed again when the tier has room
@@ -389,6 +439,7 @@ void Connection::offer_value_stream() {
   // the whole value and goes through execute() as usual.
   if (!context_.tier.can_accept(request_, replies_)) return;
   value_stream_ = context_.tier.stream_value(request_, replies_);
+  if (value_stream_ != nullptr) count_for_stats();  // it never reaches execute()
   if (value_stream_ != nullptr && value_remaining_ > 0) value_stream_->arrived(value_);
 }
 
@@ -427,7 +478,18 @@ bool Connection::finish_value_from_chain() {
 }
 
 void Connection::execute(std::span<const iovec> value, BufferChain* value_chain) {
+  count_for_stats();
   context_.tier.execute(request_, value, replies_, value_chain);
+}
+
+void Connection::count_for_stats() {
+  // Once per request (or per batch of a long get line's keys), when the tier takes it.
+  took_command_ = true;
+  record_.took_command(context_.now_ms);
+  if (request_.command >= Command::kMetaGet) context_.stats.meta_commands.add();
+  if (context_.detail != nullptr && context_.detail->enabled()) {
+    context_.detail->record_request(request_);
+  }
 }
 
 void Connection::reply_text(std::string_view text) { replies_.append_text(text); }
@@ -444,6 +506,85 @@ void Connection::release_value_chain() {
   chain_charged_ = 0;
 }
 
+uint32_t Connection::key_batch_limit() const {
+  return std::min(kRetrievalBatchKeys, context_.tier.retrieval_batch_limit());
+}
+
+bool Connection::begin_get_line() {
+  const char* base = context_.pool.data(receive_buffer_);
+  request_ = Request{};
+  const ParseResult head =
+      parse_long_retrieval_head({base + receive_start_, receive_end_ - receive_start_}, request_);
+  switch (head.status) {
+    case ParseResult::Status::kNeedMore:
+      return false;
+    case ParseResult::Status::kError:
+      context_.stats.protocol_errors.add();
+      reply_text(head.reply);
+      state_ = InputState::kSkipLine;
+      return true;
+    case ParseResult::Status::kRequest:
+      break;
+  }
+  receive_start_ += static_cast<uint32_t>(head.consumed);
+  state_ = InputState::kGetLine;
+  get_line_keys_ = 0;
+  return true;
+}
+
+bool Connection::take_key_batch() {
+  const char* base = context_.pool.data(receive_buffer_);
+  const KeyBatch batch =
+      next_key_batch({base + receive_start_, receive_end_ - receive_start_}, key_batch_limit());
+  if (batch.key_too_long) {
+    // Answers already sent for earlier keys stay sent: the error ends the reply.
+    context_.stats.protocol_errors.add();
+    reply_text(reply::kBadCommandLineFormat);
+    state_ = InputState::kSkipLine;
+    return true;
+  }
+  if (batch.count == 0 && !batch.line_ended) {
+    receive_start_ += static_cast<uint32_t>(batch.consumed);
+    mark_incomplete();
+    return false;
+  }
+  request_.keys = batch.keys;
+  request_.key_count = batch.count;
+  request_.key = batch.keys.substr(0, batch.keys.find(' '));
+  request_.more_keys_follow = !batch.line_ended;
+  const bool no_keys_at_all = batch.line_ended && batch.count == 0 && get_line_keys_ == 0;
+  if (no_keys_at_all && (request_.command == Command::kGet || request_.command == Command::kGets)) {
+    // memcached's get needs a key: spaces alone are an unknown command.
+    context_.stats.protocol_errors.add();
+    reply_text(reply::kError);
+  } else {
+    if (!tier_ready()) return false;  // taken again when the tier has room
+    execute({});
+  }
+  get_line_keys_ += batch.count;
+  receive_start_ += static_cast<uint32_t>(batch.consumed);
+  incomplete_since_ms_ = -1;  // the line moves on
+  if (batch.line_ended) {
+    state_ = InputState::kHeader;
+    context_.stats.requests.add();
+  }
+  return true;
+}
+
+bool Connection::skip_line() {
+  const char* start = context_.pool.data(receive_buffer_) + receive_start_;
+  const uint32_t available = receive_end_ - receive_start_;
+  const void* newline = std::memchr(start, '\n', available);
+  if (newline == nullptr) {
+    receive_start_ = receive_end_;
+    mark_incomplete();
+    return false;
+  }
+  receive_start_ += static_cast<uint32_t>(static_cast<const char*>(newline) - start) + 1;
+  state_ = InputState::kHeader;
+  return true;
+}
+
 void Connection::start_swallow(uint64_t bytes) {
   state_ = InputState::kSwallow;
   value_remaining_ = bytes;
@@ -458,9 +599,9 @@ bool Connection::timed_out(int64_t now_ms) {
     return true;
   }
   // A request that stays incomplete is a slow client too (slowloris).
-  const bool incomplete = state_ == InputState::kHeader && input_incomplete_ &&
-                          incomplete_since_ms_ >= 0 &&
-                          (receive_start_ < receive_end_ || parked_header_length_ > 0);
+  const bool mid_line = state_ == InputState::kGetLine || state_ == InputState::kSkipLine;
+  const bool incomplete = !mid_value && input_incomplete_ && incomplete_since_ms_ >= 0 &&
+                          (mid_line || receive_start_ < receive_end_ || parked_header_length_ > 0);
   if (incomplete && context_.slow_client_timeout_ms > 0 &&
       now_ms - incomplete_since_ms_ >= context_.slow_client_timeout_ms) {
     context_.stats.slow_client_closes.add();
@@ -490,6 +631,8 @@ void Connection::unlink_rejected_key() {
 }
 
 void Connection::handle_local_command() {
+  took_command_ = true;
+  record_.took_command(context_.now_ms);
   switch (request_.command) {
     case Command::kVersion:
       reply_text(kVersionReply);

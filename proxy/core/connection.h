@@ -16,8 +16,10 @@
 #include "pool/buffer_chain.h"
 #include "pool/buffer_pool.h"
 #include "protocol/request.h"
+#include "proxy/core/connection_registry.h"
 #include "proxy/core/limits.h"
 #include "proxy/core/pending_reply.h"
+#include "proxy/core/prefix_stats.h"
 #include "proxy/core/reply_queue.h"
 #include "proxy/core/tier.h"
 #include "proxy/core/worker_stats.h"
@@ -49,6 +51,10 @@ struct ConnectionContext {
   // The value-size limit policy (per prefix, enforce or observe); when not
   // attached, max_value_size is the limit. max_value_size stays the ceiling.
   LimitView limits{};
+  // The worker's open connections, listed by `stats conns` (null: not listed).
+  ConnectionRegistry* registry = nullptr;
+  // `stats detail`: per-prefix counts, shared by every worker (null: none).
+  PrefixStats* detail = nullptr;
 };
 
 class Connection {
@@ -111,7 +117,10 @@ class Connection {
   uint32_t buffers_held() const;
 
  private:
-  enum class InputState : uint8_t { kHeader, kValue, kSwallow };
+  // kGetLine: a retrieval line too long for the receive buffer, taken in
+  // batches of keys as they arrive; kSkipLine: the rest of a line in error is
+  // discarded up to its newline.
+  enum class InputState : uint8_t { kHeader, kValue, kSwallow, kGetLine, kSkipLine };
 
   void process();
   bool process_one();
@@ -123,11 +132,23 @@ class Connection {
   void offer_value_stream();
   bool tier_ready();
   void execute(std::span<const iovec> value, BufferChain* value_chain = nullptr);
+  // Counts a request handed to the tier: cmd_meta and, while on, `stats detail`.
+  void count_for_stats();
+  // What `stats conns` shows for this connection after a turn of processing.
+  void publish_state();
   void reply_text(std::string_view text);
   void unlink_rejected_key();
   void release_value_chain();
   void stop_waiting_for_pool();
   void start_swallow(uint64_t bytes);
+  // A retrieval line fills the receive buffer: reads its head and goes on
+  // key by key. False when the line is not one that may be that long.
+  bool begin_get_line();
+  // Takes the next batch of a long retrieval line's keys to the tier; false
+  // when it must wait for bytes, the tier or reply room.
+  bool take_key_batch();
+  bool skip_line();
+  uint32_t key_batch_limit() const;
   void handle_local_command();
   void discard(size_t n);
   void release_receive_buffer_if_empty();
@@ -141,6 +162,8 @@ class Connection {
 
   ConnectionContext& context_;
   std::string peer_;
+  ConnectionRecord record_;  // after peer_, which it points to
+  bool took_command_ = false;
   ReplyQueue replies_;
   BufferChain value_;  // a value too large for the receive buffer
   // kValue: the tier's stream taking value_ as it arrives (null: the request
@@ -164,6 +187,7 @@ class Connection {
   int64_t reply_wait_started_ms_ = 0;
   int64_t last_active_ms_ = 0;
   int64_t value_started_ms_ = 0;  // kValue / kSwallow: when the value's header came
+  uint32_t get_line_keys_ = 0;    // kGetLine: keys taken so far
   uint32_t chain_charged_ = 0;    // buffers counted against chain_buffer_limit
   // Since when the input has held an unfinished request (-1: it does not).
   int64_t incomplete_since_ms_ = -1;

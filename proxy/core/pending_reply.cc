@@ -95,7 +95,8 @@ PendingReply* PendingReplyPool::acquire() {
   slot->remaining = 1;
   slot->failure = nullptr;
   slot->silent = slot->end_with_end = slot->collapse = false;
-  slot->complete = slot->group_done = false;
+  slot->complete = slot->group_done = slot->failed = false;
+  slot->tag = 0;
   slot->owner = nullptr;
   slot->observer = nullptr;
   slot->touch_exptime = 0;

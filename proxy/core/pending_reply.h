@@ -84,6 +84,9 @@ struct PendingReply {
   uint64_t key_hash = 0;    // multi-get: which key this slot answers
   bool complete = false;    // this slot's bytes are final
   bool group_done = false;  // every slot of the group is final: the group may be sent
+  // Gathered groups (one slot per upstream, merged when complete): this slot's
+  // upstream failed and is left out, rather than failing the whole group.
+  bool failed = false;
 
   // Leader only.
   PendingReply* last = nullptr;
@@ -97,6 +100,7 @@ struct PendingReply {
   int64_t touch_exptime = 0;          // gat family, mg with T: the exptime the client gave
   bool touch = false;                 // the request sets the exptime (gat, gats, mg with T)
   bool strip_key_token = false;       // mg: a "k" was added to learn the key; drop it again
+  uint8_t tag = 0;  // the tier's own note of what to do with the reply when complete (0: none)
 
   size_t size() const { return stream_length + chain.length() + inline_length; }
   bool ready() const { return group_done; }

@@ -7,6 +7,7 @@
 
 #include <sys/uio.h>
 
+#include <cstdint>
 #include <span>
 #include <string_view>
 
@@ -58,6 +59,9 @@ class Tier {
   virtual ValueStream* stream_value(const Request& /*request*/, ReplyQueue& /*reply*/) {
     return nullptr;
   }
+  // The most keys one retrieval request may carry: a get with more is handed
+  // over in batches of at most this many, each answered without END but the last.
+  virtual uint32_t retrieval_batch_limit() const { return UINT32_MAX; }
   // A storage command was rejected for its size before its data arrived:
   // remove the stale item under `key` (decoded), as memcached does.
   // `client` is the asking connection's reply queue (the removal is ordered

@@ -1,7 +1,9 @@
-// mcguard's version, and the version it reports to clients: the memcached
-// protocol level it reproduces, then its own, so clients that parse
-// "major.minor.patch" to pick features see memcached 1.6 semantics.
+// mcguard's own version, and the memcached release whose text protocol it speaks.
+// `version` and `stats` answer the protocol version alone, exactly as memcached
+// shapes it ("1.6.18"): clients parse it as a number (Perl's version->parse dies on
+// anything else). mcguard's own version is in --version, the start-up log, /metrics
+// and `stats` (mcguard_version).
 #pragma once
 
 #define MCGUARD_VERSION "0.1.0"
-#define MCGUARD_PROTOCOL_VERSION "1.6.18-mcguard-" MCGUARD_VERSION
+#define MCGUARD_PROTOCOL_VERSION "1.6.18"

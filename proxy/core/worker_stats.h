@@ -63,6 +63,9 @@ struct WorkerStats {
   Counter chain_buffers_in_use;   // buffers held by value chains (within --chain-share)
   Counter observed_over_limit;    // observe mode: values over their limit let through
   Counter rejected_over_ceiling;  // values over --value-ceiling, refused in either mode
+  Counter meta_commands;          // mg ms md ma mn me handed to the tier (cmd_meta)
+  // Connections closed for a request in the binary protocol (first byte 0x80).
+  Counter binary_protocol_closes;
   ValueSizeHistograms value_sizes;
 };
 

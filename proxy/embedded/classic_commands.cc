@@ -86,6 +86,7 @@ void EmbeddedTier::retrieval(const Request& request, uint32_t now, ReplyWriter& 
       continue;
     }
     lock.fetched(item);
+    if (detail_ != nullptr && detail_->enabled()) detail_->record_hit(key);
     if (touch) {
       item->exptime = exptime;
       counters.touch_hits.add();
@@ -101,7 +102,7 @@ void EmbeddedTier::retrieval(const Request& request, uint32_t now, ReplyWriter& 
     out.append_value(item);
     out.append(reply::kCrlf);
   }
-  out.append(reply::kEnd);
+  if (!request.more_keys_follow) out.append(reply::kEnd);
 }
 
 void EmbeddedTier::remove(const Request& request, uint32_t now, ReplyWriter& out) {

@@ -130,6 +130,12 @@ void EmbeddedTier::execute(const Request& request, std::span<const iovec> value,
     case Command::kMetaDebug:
       meta_debug(request, now, out);
       break;
+    case Command::kCacheMemlimit:
+      // Clamped to the memory mapped at start-up (--memory-limit): memcached says OK
+      // to any limit it can set, and so does mcguard; limit_maxbytes shows the result.
+      store_.set_memory_limit(size_t{request.memlimit_mb} << 20);
+      if (!request.noreply) out.append(reply::kOk);
+      break;
     default:  // not a data command: the connection answers those itself
       out.append(reply::kError);
       break;

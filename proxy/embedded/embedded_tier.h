@@ -18,6 +18,7 @@
 
 #include "cache/store.h"
 #include "protocol/request.h"
+#include "proxy/core/prefix_stats.h"
 #include "proxy/core/reply_queue.h"
 #include "proxy/core/tier.h"
 #include "proxy/embedded/reply_writer.h"
@@ -61,7 +62,7 @@ class EmbeddedTier final : public Tier {
   // covers its value_length bytes, without the trailing "\r\n". Appends exactly
   // the bytes memcached would send (nothing for noreply / meta q where memcached
   // sends nothing). Handles: set add replace append prepend cas get gets gat gats
-  // delete incr decr touch flush_all mg ms md ma mn me.
+  // delete incr decr touch flush_all cache_memlimit mg ms md ma mn me.
   void execute(const Request& request, std::span<const iovec> value, ReplyQueue& reply);
 
   // A `set` rejected for size before its data arrived: memcached unlinks the
@@ -70,6 +71,9 @@ class EmbeddedTier final : public Tier {
 
   EmbeddedStats stats() const;
   Store& store() { return store_; }
+  // `stats detail`: gets that hit are counted here, while detail is on (the
+  // connection counts the requests themselves).
+  void set_prefix_stats(PrefixStats* detail) { detail_ = detail; }
 
   // Tier: always accepts, answers at once, copies values out of their chain.
   bool can_accept(const Request&, const ReplyQueue&) override { return true; }
@@ -124,6 +128,7 @@ class EmbeddedTier final : public Tier {
 
   Store store_;
   std::atomic<uint64_t> cmd_flush_{0};
+  PrefixStats* detail_ = nullptr;
 };
 
 }  // namespace mcguard

@@ -12,7 +12,10 @@
 #include <cerrno>
 #include <cstdio>
 #include <string>
+#include <string_view>
 #include <system_error>
+
+#include "protocol/response.h"
 
 namespace mcguard {
 namespace {
@@ -85,7 +88,14 @@ void EventLoop::update_clock() {
 
 bool EventLoop::admit(int fd, const sockaddr_storage& address) {
   if (drain_started_ || limits_.open_connections->fetch_add(1) >= limits_.max_connections) {
-    if (!drain_started_) limits_.open_connections->fetch_sub(1);
+    if (!drain_started_) {
+      limits_.open_connections->fetch_sub(1);
+      // memcached's line before it closes, so the client knows why. One try that
+      // cannot block: a fresh socket's send buffer always has room for it.
+      const std::string_view line = reply::kTooManyConnections;
+      [[maybe_unused]] ssize_t sent =
+          send(fd, line.data(), line.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    }
     context_->stats.rejected_connections.add();
     close(fd);
     return false;

@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "protocol/split_manifest.h"
+#include "proxy/upstream/stats_merge.h"
 
 namespace mcguard {
 namespace {
@@ -101,7 +102,7 @@ void UpstreamConnection::expect(Expectation expectation, Command command, Pendin
   }
   const int64_t deadline = context_.reactor.now_ms() + context_.settings.timeout_ms;
   inflight_[(inflight_head_ + inflight_count_) % inflight_.size()] =
-      Inflight{expectation, command, slot, deadline, monotonic_us()};
+      Inflight{expectation, command, slot, deadline, monotonic_us(), false};
   ++inflight_count_;
   server_.requests.add();
 }
@@ -377,6 +378,19 @@ bool UpstreamConnection::handle_reply(const Reply& reply, std::string_view line)
       }
       deliver(head.slot, line, reply);
       return true;
+    case Expectation::kGather:
+    case Expectation::kGatherLine: {
+      ReplyRole role = reply_role(head.command, reply.kind);
+      if (role == ReplyRole::kUnexpected || reply.has_value()) return false;
+      if (head.expectation == Expectation::kGatherLine) role = ReplyRole::kLast;
+      gather(head, line, role == ReplyRole::kLast);
+      if (role == ReplyRole::kLast) {
+        server_.record_success();
+        complete(head.slot);
+        pop_front();
+      }
+      return true;
+    }
     case Expectation::kRetrieval:
       if (reply.kind == ReplyKind::kEnd || is_error(reply.kind)) {
         server_.record_success();
@@ -413,6 +427,23 @@ bool UpstreamConnection::handle_reply(const Reply& reply, std::string_view line)
       return true;
   }
   return false;
+}
+
+void UpstreamConnection::gather(Inflight& head, std::string_view line, bool last) {
+  PendingReply* slot = head.slot;
+  if (slot == nullptr) return;
+  // Past the bound, lines are dropped; the END always fits (it is the last line).
+  const bool within = last || slot->size() + line.size() <= kMaxGatheredStatsReply;
+  if (within && slot->append(line)) return;
+  if (last) {
+    // No room even for END: this upstream is left out of the merged reply.
+    context_.groups.fail(slot, "out of memory");
+    head.slot = nullptr;
+    return;
+  }
+  if (!head.cut && context_.command_stats != nullptr)
+    context_.command_stats->stats_replies_cut.add();
+  head.cut = true;
 }
 
 bool UpstreamConnection::deliver(PendingReply* slot, std::string_view line, const Reply& reply) {
@@ -481,6 +512,9 @@ void UpstreamConnection::finish_data() {
         context_.split->screen_meta_value(head.slot);
       }
       break;  // more replies may follow until MN
+    case Expectation::kGather:
+    case Expectation::kGatherLine:
+      break;  // stats replies carry no data blocks
     case Expectation::kRetrieval: {
       PendingReply* done = head.slot;
       head.slot = done->next_in_batch;

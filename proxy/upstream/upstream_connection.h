@@ -18,6 +18,7 @@
 #include "protocol/reply_parser.h"
 #include "protocol/request.h"
 #include "proxy/core/reactor.h"
+#include "proxy/upstream/command_stats.h"
 #include "proxy/upstream/reply_groups.h"
 #include "proxy/upstream/upstream_server.h"
 
@@ -25,9 +26,11 @@ namespace mcguard {
 
 // What the reply to one forwarded request looks like.
 enum class Expectation : uint8_t {
-  kSingle,     // one reply (with its data block, if any)
-  kQuiet,      // any replies, then "MN" (the request was followed by "mn")
-  kRetrieval,  // VALUE lines for a batch of keys, then END
+  kSingle,      // one reply (with its data block, if any)
+  kQuiet,       // any replies, then "MN" (the request was followed by "mn")
+  kRetrieval,   // VALUE lines for a batch of keys, then END
+  kGather,      // a whole stats reply (STAT or ITEM lines, then END), captured as one text
+  kGatherLine,  // a stats reply of one line (stats sizes_enable), captured the same way
 };
 
 // How a multi-get's key is recognised in the VALUE lines that answer it.
@@ -62,6 +65,7 @@ struct UpstreamContext {
   // a split read, a connection closed by the timeout scan) would otherwise
   // wait for the next event.
   bool unflushed = false;
+  UpstreamCommandStats* command_stats = nullptr;  // counts gathered replies cut short
 };
 
 class UpstreamConnection final : public IoHandler {
@@ -102,6 +106,7 @@ class UpstreamConnection final : public IoHandler {
     PendingReply* slot;  // kRetrieval: the next key of the batch
     int64_t deadline_ms;
     int64_t queued_us;  // for the reply latency
+    bool cut = false;   // kGather: lines were dropped past the reply's bound
   };
 
   bool connect();
@@ -109,6 +114,8 @@ class UpstreamConnection final : public IoHandler {
   void handle_replies();
   bool handle_reply(const Reply& reply, std::string_view line);
   bool deliver(PendingReply* slot, std::string_view line, const Reply& reply);
+  // kGather: keeps one line of a stats reply (`last`: its END or error line).
+  void gather(Inflight& head, std::string_view line, bool last);
   // Whether `reply`, for `slot`, could carry a split value's index.
   bool may_be_index(const PendingReply* slot, const Reply& reply) const;
   void finish_data();

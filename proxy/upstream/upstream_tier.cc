@@ -3,6 +3,8 @@
 #include <netdb.h>
 #include <spdlog/spdlog.h>
 
+#include <charconv>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -16,6 +18,7 @@
 #include "proxy/upstream/split_follow_up.h"
 #include "proxy/upstream/split_read.h"
 #include "proxy/upstream/split_write.h"
+#include "proxy/upstream/stats_gather.h"
 
 namespace mcguard {
 namespace {
@@ -37,20 +40,6 @@ void resolve(UpstreamServer& server) {
   std::memcpy(&server.socket_address, found->ai_addr, found->ai_addrlen);
   server.socket_address_length = found->ai_addrlen;
   freeaddrinfo(found);
-}
-
-bool is_retrieval(Command command) {
-  return command == Command::kGet || command == Command::kGets || command == Command::kGat ||
-         command == Command::kGats;
-}
-
-// The token after the command word (gat's exptime), as the client sent it.
-std::string_view second_token(std::string_view line) {
-  size_t start = line.find(' ');
-  while (start != std::string_view::npos && start < line.size() && line[start] == ' ') ++start;
-  if (start == std::string_view::npos || start >= line.size()) return {};
-  size_t end = line.find(' ', start);
-  return line.substr(start, end == std::string_view::npos ? line.size() - start : end - start);
 }
 
 // Bytes per chunk: the threshold rounded down to whole request buffers, so a
@@ -84,6 +73,77 @@ std::string_view routing_key(const Request& request, std::span<char> scratch) {
   return length == 0 ? request.key : std::string_view(scratch.data(), length);
 }
 
+// How a client request's reply is counted (command_stats.h). Classic
+// noreply hides the outcome: only the command is counted.
+CountAs count_as(const Request& request) {
+  switch (request.command) {
+    case Command::kGet:
+    case Command::kGets:
+      return CountAs::kGet;
+    case Command::kGat:
+    case Command::kGats:
+      return CountAs::kTouchGet;
+    case Command::kMetaGet:
+      return request.meta.has('T') ? CountAs::kMetaGetTouch : CountAs::kMetaGet;
+    case Command::kMetaSet:
+      return request.meta.has('C') ? CountAs::kMetaSetCas : CountAs::kNone;
+    case Command::kMetaDelete:
+      return CountAs::kMetaDelete;
+    case Command::kMetaArithmetic:
+      return request.meta.mode == 'D' || request.meta.mode == 'd' || request.meta.mode == '-'
+                 ? CountAs::kMetaDecr
+                 : CountAs::kMetaIncr;
+    default:
+      break;
+  }
+  if (request.noreply) return CountAs::kNone;
+  switch (request.command) {
+    case Command::kCas:
+      return CountAs::kCas;
+    case Command::kDelete:
+      return CountAs::kDelete;
+    case Command::kIncr:
+      return CountAs::kIncr;
+    case Command::kDecr:
+      return CountAs::kDecr;
+    case Command::kTouch:
+      return CountAs::kTouch;
+    default:
+      return CountAs::kNone;
+  }
+}
+
+// The counts a request makes whatever its reply (mg counts by its reply).
+void count_command(UpstreamCommandStats& stats, const Request& request) {
+  switch (request.command) {
+    case Command::kGet:
+    case Command::kGets:
+      stats.cmd_get.add(request.key_count);
+      break;
+    case Command::kGat:
+    case Command::kGats:
+      stats.cmd_touch.add(request.key_count);
+      break;
+    case Command::kSet:
+    case Command::kAdd:
+    case Command::kReplace:
+    case Command::kAppend:
+    case Command::kPrepend:
+    case Command::kCas:
+    case Command::kMetaSet:
+      stats.cmd_set.add();
+      break;
+    case Command::kTouch:
+      stats.cmd_touch.add();
+      break;
+    case Command::kFlushAll:
+      stats.cmd_flush.add();
+      break;
+    default:
+      break;
+  }
+}
+
 }  // namespace
 
 UpstreamTier::UpstreamTier(std::span<const UpstreamAddress> addresses,
@@ -92,7 +152,7 @@ UpstreamTier::UpstreamTier(std::span<const UpstreamAddress> addresses,
     : settings_(settings),
       pool_(pool),
       reactor_(reactor),
-      groups_(replies, reactor),
+      groups_(replies, reactor, &command_stats_),
       context_{pool, reactor, groups_, settings_},
       ring_(addresses),
       split_{groups_,
@@ -111,6 +171,7 @@ UpstreamTier::UpstreamTier(std::span<const UpstreamAddress> addresses,
              nullptr,
              {}} {
   if (settings_.split_mode != SplitMode::kOff) context_.split = this;
+  context_.command_stats = &command_stats_;
   const uint64_t most_chunks = settings_.max_value_size / split_.chunk_size + 1;
   settings_.max_manifest_bytes = split::encoded_size(
       static_cast<uint32_t>(std::min<uint64_t>(most_chunks, split::kMaxChunks)));
@@ -146,7 +207,10 @@ bool UpstreamTier::can_accept(const Request& request, const ReplyQueue& client) 
   }
   uint32_t slots = 1;
   if (is_retrieval(request.command)) slots = std::max(1u, request.key_count);
-  if (request.command == Command::kFlushAll) slots = static_cast<uint32_t>(servers_.size());
+  if (request.command == Command::kFlushAll || request.command == Command::kCacheMemlimit) {
+    slots = static_cast<uint32_t>(servers_.size());
+  }
+  if (request.command == Command::kStats) slots = static_cast<uint32_t>(servers_.size());
   // A request larger than the whole pool is answered at once with an error.
   return groups_.available() >= slots || slots > groups_.capacity();
 }
@@ -246,7 +310,9 @@ ValueStream* UpstreamTier::stream_value(const Request& request, ReplyQueue& repl
       !is_valid_reply_key(request.key)) {
     return nullptr;
   }
-  return SplitWrite::stream(split_, request, reply);
+  ValueStream* stream = SplitWrite::stream(split_, request, reply);
+  if (stream != nullptr) command_stats_.cmd_set.add();
+  return stream;
 }
 
 void UpstreamTier::execute(const Request& request, std::span<const iovec> value, ReplyQueue& reply,
@@ -256,13 +322,21 @@ void UpstreamTier::execute(const Request& request, std::span<const iovec> value,
     reply.append_text(reply::kMetaNoop);
     return;
   }
+  if (request.command == Command::kStats) {
+    forward_stats(request, reply);
+    return;
+  }
+  count_command(command_stats_, request);
+  // The client's reply group is counted when it completes (ReplyGroups).
+  groups_.set_open_tag(static_cast<uint8_t>(count_as(request)));
   if (is_retrieval(request.command)) {
     forward_retrieval(request, reply);
-  } else if (request.command == Command::kFlushAll) {
+  } else if (request.command == Command::kFlushAll || request.command == Command::kCacheMemlimit) {
     forward_to_all(request, reply);
   } else {
     forward_single(request, value, reply, value_chain);
   }
+  groups_.set_open_tag(0);
 }
 
 void UpstreamTier::forward_single(const Request& request, std::span<const iovec> value,
@@ -320,7 +394,7 @@ void UpstreamTier::forward_single(const Request& request, std::span<const iovec>
 
 void UpstreamTier::forward_retrieval(const Request& request, ReplyQueue& reply) {
   if (request.key_count == 0) {
-    reply.append_text(reply::kEnd);
+    if (!request.more_keys_follow) reply.append_text(reply::kEnd);
     return;
   }
   {
@@ -338,16 +412,22 @@ void UpstreamTier::forward_retrieval(const Request& request, ReplyQueue& reply) 
     reply.append_text(reply::kTooManyKeys);
     return;
   }
-  leader->end_with_end = true;
+  leader->end_with_end = !request.more_keys_follow;
   leader->touch_exptime = request.exptime;
   leader->touch = request.command == Command::kGat || request.command == Command::kGats;
   std::string_view verb = request.command == Command::kGet    ? "get"
                           : request.command == Command::kGets ? "gets"
                           : request.command == Command::kGat  ? "gat "
                                                               : "gats ";
-  std::string_view exptime = (request.command == Command::kGat || request.command == Command::kGats)
-                                 ? second_token(request.line)
-                                 : std::string_view();
+  // gat's exptime as the number the parser read (a line taken in batches has
+  // no whole line to copy it from); the upstream reads it the same way.
+  char exptime_text[24];
+  std::string_view exptime;
+  if (request.command == Command::kGat || request.command == Command::kGats) {
+    const auto written =
+        std::to_chars(exptime_text, exptime_text + sizeof exptime_text, request.exptime).ptr;
+    exptime = std::string_view(exptime_text, static_cast<size_t>(written - exptime_text));
+  }
   KeyCursor keys(request.keys);
   std::string_view key;
   bool out_of_memory = false;
@@ -399,6 +479,38 @@ void UpstreamTier::forward_to_all(const Request& request, ReplyQueue& reply) {
                     (!request.noreply || connection.queue(kNoopBarrier));
       connection.expect(request.noreply ? Expectation::kQuiet : Expectation::kSingle,
                         request.command, slot);
+      if (!queued) connection.fail("out of memory");
+    }
+    slot = next;
+  }
+}
+
+void UpstreamTier::forward_stats(const Request& request, ReplyQueue& reply) {
+  const std::optional<GatheredStats> kind = gathered_stats_kind(request.args);
+  if (!kind) {
+    // The stats renderer answers every other subcommand itself.
+    reply.append_text(reply::kEnd);
+    return;
+  }
+  PendingReply* leader = groups_.open(reply, static_cast<uint32_t>(servers_.size()));
+  if (leader == nullptr) {
+    reply.append_text(reply::kOutOfMemoryShort);
+    return;
+  }
+  leader->tag = gather_tag(*kind);
+  PendingReply* slot = leader;
+  for (UpstreamServer& server : servers_) {
+    PendingReply* next = slot->next_in_group;
+    if (server.unavailable(reactor_.now_ms())) {
+      groups_.fail(slot, "upstream unavailable");  // left out of the merged reply
+    } else {
+      UpstreamConnection& connection = pick(server, reply);
+      const bool queued = connection.queue("stats") &&
+                          (request.args.empty() || connection.queue(" ")) &&
+                          connection.queue(request.args) && connection.queue(kCrlf);
+      connection.expect(
+          *kind == GatheredStats::kSizesSwitch ? Expectation::kGatherLine : Expectation::kGather,
+          Command::kStats, slot);
       if (!queued) connection.fail("out of memory");
     }
     slot = next;

@@ -14,6 +14,7 @@
 #include "proxy/core/pending_reply.h"
 #include "proxy/core/reactor.h"
 #include "proxy/core/tier.h"
+#include "proxy/upstream/command_stats.h"
 #include "proxy/upstream/ketama.h"
 #include "proxy/upstream/reply_groups.h"
 #include "proxy/upstream/split_context.h"
@@ -37,6 +38,8 @@ class UpstreamTier final : public Tier, private SplitIndexHandler {
   // Values that will be split are taken as they arrive (SplitWrite::stream).
   ValueStream* stream_value(const Request& request, ReplyQueue& reply) override;
   void remove_stale(std::string_view key, const ReplyQueue& client) override;
+  // Each key of a get holds a pending reply until its server answers.
+  uint32_t retrieval_batch_limit() const override { return groups_.capacity(); }
 
   // Loop hooks: write what this turn queued; fail what is overdue; when the
   // loop must next look at the clock (-1: no deadline).
@@ -46,6 +49,10 @@ class UpstreamTier final : public Tier, private SplitIndexHandler {
 
   const std::deque<UpstreamServer>& servers() const { return servers_; }
   const SplitStats& split_stats() const { return split_stats_; }
+  // memcached's command counters as the forwarded requests and replies show them.
+  const UpstreamCommandStats& command_stats() const { return command_stats_; }
+  // `stats detail`: get hits are counted by key prefix here.
+  void set_prefix_stats(PrefixStats* prefixes) { groups_.set_prefix_stats(prefixes); }
 
  private:
   UpstreamServer* route(std::string_view key);
@@ -66,10 +73,13 @@ class UpstreamTier final : public Tier, private SplitIndexHandler {
                       BufferChain* value_chain);
   void forward_retrieval(const Request& request, ReplyQueue& reply);
   void forward_to_all(const Request& request, ReplyQueue& reply);
+  // `stats` gathered from every upstream and merged (stats_gather.h).
+  void forward_stats(const Request& request, ReplyQueue& reply);
 
   UpstreamSettings settings_;
   BufferPool& pool_;
   Reactor& reactor_;
+  UpstreamCommandStats command_stats_;  // before groups_, which counts into it
   ReplyGroups groups_;
   UpstreamContext context_;
   std::deque<UpstreamServer> servers_;

@@ -419,7 +419,8 @@ bool subject_is_memcached() {
 std::string subject_name() { return subject_is_memcached() ? "memcached" : "mcguard"; }
 
 std::unique_ptr<ServerProcess> start_memcached(std::string* error, size_t item_size_max,
-                                               int max_connections, uint16_t port) {
+                                               int max_connections, uint16_t port,
+                                               const std::vector<std::string>& extra_args) {
   std::vector<std::string> argv = {"/usr/bin/memcached",
                                    "-U",
                                    "0",
@@ -440,6 +441,7 @@ std::unique_ptr<ServerProcess> start_memcached(std::string* error, size_t item_s
     argv.push_back("-u");
     argv.push_back("root");
   }
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   return ServerProcess::start(argv, error, SIGKILL, milliseconds(10000), port);
 }
 

@@ -188,10 +188,12 @@ constexpr size_t kBufferSize = 64u << 10;   // McguardOptions::buffer_size
 constexpr size_t kReferenceItemSizeMax = 16u << 20;
 
 // memcached (the behaviour reference) with -I `item_size_max`, on a free port,
-// or on `port` when it is not 0 (e.g. to restart an upstream where it was).
+// or on `port` when it is not 0 (e.g. to restart an upstream where it was), with
+// `extra_args` appended (e.g. options that turn features off).
 std::unique_ptr<ServerProcess> start_memcached(std::string* error,
                                                size_t item_size_max = kReferenceItemSizeMax,
-                                               int max_connections = 4096, uint16_t port = 0);
+                                               int max_connections = 4096, uint16_t port = 0,
+                                               const std::vector<std::string>& extra_args = {});
 
 // The server under test: mcguard (MCGUARD_BINARY, or MCGUARD_E2E_BINARY from
 // the environment, with MCGUARD_E2E_EXTRA_ARGS appended, and --io-engine

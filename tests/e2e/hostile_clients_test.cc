@@ -24,9 +24,6 @@
 namespace mcguard::e2e {
 namespace {
 
-// The longest get line mcguard reads (protocol/parser.h kMaxGetLineLength).
-constexpr size_t kMaxGetLineForTest = 64 * 1024;
-
 class HostileClients : public DifferentialTest {
  protected:
   void SetUp() override {
@@ -161,16 +158,27 @@ TEST_F(HostileClients, OneMebibyteLineWithoutNewlineIsClosedAsMemcachedDoes) {
 
 // A get line may grow without bound in memcached; mcguard closes past 64 KiB
 // rather than buffer it.
-TEST_F(HostileClients, OneMebibyteGetLineWithoutNewlineIsClosed) {
+// A get line has no length limit (memcached reads it whole, growing its
+// buffer); mcguard takes its keys as they come, so a line that never ends holds
+// one receive buffer, not the line. Its end gets the END.
+TEST_F(HostileClients, AMebibyteGetLineWithoutItsNewlineHoldsOneBuffer) {
   if (subject_is_memcached()) GTEST_SKIP() << "mcguard's own bound";
   std::string line = "get";
   while (line.size() < (1u << 20)) line += " key" + std::to_string(line.size());
   auto c = Client::connect(subject_->port());
   ASSERT_TRUE(c.has_value());
-  c->send(line, milliseconds(20000));
-  std::string received;
-  EXPECT_TRUE(c->wait_for_close(milliseconds(5000), &received));
-  EXPECT_EQ(escape(received), "");
+  ASSERT_TRUE(c->send(line + " ", milliseconds(20000)));
+  long long in_use = -1;
+  EXPECT_TRUE(wait_until_true(
+      [&] {
+        in_use = stat("mcguard_pool_buffers_in_use");
+        return in_use >= 0 && in_use <= idle_in_use_ + 1 + 2LL * subject_upstreams_from_env();
+      },
+      milliseconds(5000)))
+      << "pool buffers in use: " << in_use << ", idle " << idle_in_use_;
+  ASSERT_TRUE(c->send("\r\n"));
+  const ReadResult r = c->read_exactly(5, milliseconds(10000));
+  EXPECT_EQ(escape(r.bytes), escape("END\r\n"));
 }
 
 TEST_F(HostileClients, HugeLengthsGetMemcachedsAnswers) {
@@ -206,42 +214,6 @@ TEST_F(HostileClients, KeysWithControlCharacters) {
     } else {
       expect_same(request);
     }
-  }
-}
-
-TEST_F(HostileClients, TenThousandKeysInOneGet) {
-  expect_same("set k7 0 0 1\r\n7\r\nset k9999 0 0 4\r\n9999\r\n");
-  std::string line = "get";
-  for (int i = 0; i < 10000; ++i) line += " k" + std::to_string(i);
-  ASSERT_LT(line.size(), kMaxGetLineForTest);
-  if (subject_upstreams_from_env() == 0) {
-    expect_same(line + "\r\n", milliseconds(10000));
-    return;
-  }
-  // The upstream tier awaits at most --upstream-max-pending (4,096) replies per
-  // worker; a get it cannot track fails as a whole with one SERVER_ERROR.
-  const Replies r = exchange([&](Side) { return line + "\r\n"; }, milliseconds(10000));
-  if (r.subject.bytes != r.reference.bytes) {
-    EXPECT_TRUE(r.subject.bytes.starts_with("SERVER_ERROR ") &&
-                r.subject.bytes.ends_with("\r\nMN\r\n") &&
-                std::count(r.subject.bytes.begin(), r.subject.bytes.end(), '\n') == 2)
-        << escape(r.subject.bytes, 300);
-  }
-}
-
-TEST_F(HostileClients, HundredThousandKeysInOneGetAreAnsweredOrClosed) {
-  std::string line = "get";
-  for (int i = 0; i < 100000; ++i) line += " k" + std::to_string(i);
-  line += "\r\n";
-  auto c = Client::connect(subject_->port());
-  ASSERT_TRUE(c.has_value());
-  c->send(line + "mn\r\n", milliseconds(20000));
-  const ReadResult r =
-      c->read_until([](std::string_view got) { return reply_length_through_markers(got, 1); },
-                    milliseconds(10000));
-  EXPECT_FALSE(r.timed_out) << "neither answered nor closed: " << escape(r.bytes, 300);
-  if (!r.closed) {
-    EXPECT_EQ(escape(r.bytes), escape("END\r\nMN\r\n"));
   }
 }
 

@@ -195,13 +195,15 @@ TEST_F(OpsAdmin, UpstreamReplyLatencyInStatsAndMetrics) {
   // 20 sets and 20 gets were answered by the upstream.
   EXPECT_EQ(stat_number(*client, "mcguard_upstream_0_replies"), 40);
   EXPECT_GT(stat_number(*client, "mcguard_upstream_0_reply_us_avg"), 0);
+  // Each of the two stats requests then asked the upstream for its item
+  // counts (after rendering its own lines): 42 replies.
   HttpReply metrics = http_get(admin_port_, "/metrics");
   ASSERT_EQ(metrics.status, 200);
   const std::string label = "{upstream=\"127.0.0.1:" + std::to_string(upstream->port()) + "\"";
   for (const std::string& expected :
        {std::string("# TYPE mcguard_upstream_reply_duration_seconds histogram\n"),
-        "mcguard_upstream_reply_duration_seconds_count" + label + "} 40\n",
-        "mcguard_upstream_reply_duration_seconds_bucket" + label + ",le=\"+Inf\"} 40\n",
+        "mcguard_upstream_reply_duration_seconds_count" + label + "} 42\n",
+        "mcguard_upstream_reply_duration_seconds_bucket" + label + ",le=\"+Inf\"} 42\n",
         "mcguard_upstream_reply_duration_seconds_bucket" + label + ",le=\"0.001\"} "}) {
     EXPECT_NE(metrics.body.find(expected), std::string::npos) << "missing: " << expected;
   }

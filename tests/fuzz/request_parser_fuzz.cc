@@ -13,6 +13,7 @@
 
 #include "fuzz_check.h"
 #include "fuzz_split.h"
+#include "protocol/get_line.h"
 #include "protocol/parser.h"
 
 namespace mcguard::fuzz {
@@ -30,7 +31,8 @@ void record(const ParseResult& result, const Request& request, std::span<const c
     case ParseResult::Status::kNeedMore:
       FUZZ_CHECK(std::memchr(input.data(), '\n', input.size()) == nullptr,
                  "kNeedMore with a complete line in %zu bytes", input.size());
-      FUZZ_CHECK(input.size() <= kMaxGetLineLength, "kNeedMore past the longest line");
+      FUZZ_CHECK(input.size() <= kMaxLineLength || long_line_allowed(input.data(), input.size()),
+                 "kNeedMore past the longest line");
       return;
     case ParseResult::Status::kRequest:
       FUZZ_CHECK(result.consumed > 0 && result.consumed <= input.size(), "consumed %zu of %zu",

@@ -262,9 +262,10 @@ TEST(ParseOther, VersionQuitAndStats) {
 
 TEST(ParseOther, UnknownAndUnsupportedCommands) {
   EXPECT_EQ(error_of("frobnicate\r\n").reply, reply::kError);
-  EXPECT_EQ(error_of("watch\r\n").reply, reply::kError);  // memcached: a log stream
-  EXPECT_EQ(error_of("lru_crawler metadump all\r\n").reply, reply::kError);
-  EXPECT_EQ(error_of("slabs reassign 1 2\r\n").reply, reply::kError);
+  // Admin commands: as a memcached with the feature off (parser_admin_test.cc).
+  EXPECT_EQ(error_of("watch\r\n").reply, reply::kWatchDisabled);
+  EXPECT_EQ(error_of("lru_crawler metadump all\r\n").reply, reply::kLruCrawlerDisabled);
+  EXPECT_EQ(error_of("slabs reassign 1 2\r\n").reply, reply::kSlabReassignDisabled);
   EXPECT_EQ(error_of("shutdown graceful\r\n").reply, reply::kShutdownDisabled);
   const ParseResult http = error_of("POST /x HTTP/1.1\r\n");
   EXPECT_TRUE(http.close);

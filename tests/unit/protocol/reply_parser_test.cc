@@ -596,6 +596,12 @@ TEST(ReplyFields, ClassicLines) {
   EXPECT_EQ(must_parse("STAT ssl_chain_cert (null)\r\n").text, "(null)");
   EXPECT_EQ(must_parse("STAT x \r\n").text, "");  // memcached writes "STAT %s %s"
 
+  // stats cachedump: "ITEM <key> [<bytes> b; <time> s]".
+  r = must_parse("ITEM n [1 b; 0 s]\r\n");
+  EXPECT_EQ(r.kind, ReplyKind::kItem);
+  EXPECT_EQ(r.key, "n");
+  EXPECT_EQ(r.text, "[1 b; 0 s]");
+
   r = must_parse("CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n");
   EXPECT_EQ(r.kind, ReplyKind::kClientError);
   EXPECT_EQ(r.text, "bad command line format.  Usage: delete <key> [noreply]");
@@ -619,6 +625,7 @@ TEST(ReplyFields, ClassicLines) {
       {"OK\r\n", ReplyKind::kOk},
       {"RESET\r\n", ReplyKind::kReset},
       {"MN\r\n", ReplyKind::kMetaNoop},
+      {"MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust\r\n", ReplyKind::kMemlimit},
   };
   for (const auto& [line, kind] : words) EXPECT_EQ(must_parse(line).kind, kind) << line;
 }
@@ -779,7 +786,9 @@ TEST(ReplyMalformed, Table) {
       "Error TLS not enabled\r\n",
       // replies of commands mcguard answers itself, which this parser does not know
       "PREFIX a get 1 hit 1 set 1 del 0\r\n",
-      "ITEM n [1 b; 0 s]\r\n",
+      "ITEM\r\n",
+      "ITEM n\r\n",
+      "ITEM n \r\n",
       // garbage
       "HTTP/1.1 200 OK\r\n",
       "\377\377\r\n",
@@ -857,6 +866,7 @@ Expected grammar(std::string_view input, uint64_t max) {
   static const std::regex kMetaStatus("(HD|EN|NF|NS|EX)( [A-Za-z][!-~]*)*");
   static const std::regex kMetaDebug("ME [!-~]{1,250} [ -~]+");
   static const std::regex kStat("STAT [!-~]+ [ -~]*");
+  static const std::regex kItem("ITEM [!-~]+ [ -~]+");
   static const std::regex kText("(VERSION|ERROR|ERROR:|CLIENT_ERROR|SERVER_ERROR) [ -~]+");
   std::smatch m;
   e.valid = true;
@@ -898,6 +908,8 @@ Expected grammar(std::string_view input, uint64_t max) {
     e.kind = ReplyKind::kMetaDebug;
   } else if (std::regex_match(line, kStat)) {
     e.kind = ReplyKind::kStat;
+  } else if (std::regex_match(line, kItem)) {
+    e.kind = ReplyKind::kItem;
   } else if (std::regex_match(line, m, kText)) {
     const std::string word = m[1];
     e.kind = word == "VERSION"        ? ReplyKind::kVersion
@@ -1043,9 +1055,13 @@ TEST(ReplyRole, PartsAndEnds) {
       {C::kTouch, K::kDeleted, kNo},
       {C::kFlushAll, K::kOk, kLast},
       {C::kVerbosity, K::kOk, kLast},
+      {C::kVerbosity, K::kMemlimit, kNo},
+      {C::kCacheMemlimit, K::kOk, kLast},
+      {C::kCacheMemlimit, K::kMemlimit, kLast},
       {C::kVersion, K::kVersion, kLast},
       {C::kVersion, K::kOk, kNo},
       {C::kStats, K::kStat, kPart},
+      {C::kStats, K::kItem, kPart},
       {C::kStats, K::kEnd, kLast},
       {C::kStats, K::kReset, kLast},
       {C::kStats, K::kOk, kLast},
@@ -1078,6 +1094,9 @@ TEST(ReplyRole, PartsAndEnds) {
       {C::kMetaDebug, K::kMetaDebug, kLast},
       {C::kMetaDebug, K::kMetaMiss, kLast},
       {C::kMetaDebug, K::kMetaHit, kNo},
+      {C::kGet, K::kItem, kNo},
+      {C::kCacheMemlimit, K::kOk, kLast},
+      {C::kCacheMemlimit, K::kStat, kNo},
   };
   for (const Case& c : cases) {
     EXPECT_EQ(reply_role(c.command, c.kind), c.role)

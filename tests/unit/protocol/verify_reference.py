@@ -123,7 +123,9 @@ def main():
     parser.add_argument('--memcached', default='/usr/bin/memcached')
     args = parser.parse_args()
     port = free_port()
-    cmd = [args.memcached, '-U', '0', '-l', '127.0.0.1', '-p', str(port), '-m', '64']
+    # The admin features a proxy lacks are off, as mcguard answers them (protocol/admin.h).
+    cmd = [args.memcached, '-U', '0', '-l', '127.0.0.1', '-p', str(port), '-m', '64', '-W',
+           '-o', 'no_lru_crawler,no_lru_maintainer,no_slab_reassign,no_slab_automove']
     if os.geteuid() == 0:
         cmd += ['-u', 'nobody']
     server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

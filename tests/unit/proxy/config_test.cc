@@ -122,6 +122,7 @@ TEST(ConfigPrintAndExit, HelpListsEveryOption) {
                                "--listen",
                                "-l [ --listen-host ]",
                                "-p [ --port ]",
+                               "--reuse-port",
                                "-t [ --threads ]",
                                "-c [ --max-connections ]",
                                "-I [ --max-value-size ]",
@@ -164,7 +165,10 @@ TEST(ConfigPrintAndExit, HelpListsEveryOption) {
 TEST(ConfigPrintAndExit, VersionPrintsTheVersionLine) {
   const SettingsResult result = parse({"--version"});
   EXPECT_EQ(result.action, Action::kPrintAndExit);
-  EXPECT_EQ(result.message, "mcguard " MCGUARD_VERSION "\n");
+  // mcguard's own version first (packaging/manpage reads the second word), then the
+  // memcached protocol it speaks, which is what the `version` command answers.
+  EXPECT_EQ(result.message,
+            "mcguard " MCGUARD_VERSION " (memcached protocol " MCGUARD_PROTOCOL_VERSION ")\n");
 }
 
 TEST(ConfigPrintAndExit, HelpWinsOverVersion) {
@@ -204,6 +208,15 @@ TEST(ConfigListen, BadValuesAreRefused) {
               std::string("--listen wants HOST:PORT, got '") + text + "'");
   }
   EXPECT_EQ(refused({"-p", "65536"}), "--port out of range: 65536");
+}
+
+TEST(ConfigListen, ReusePortIsAnOptInSwitch) {
+  EXPECT_FALSE(accepted({}).reuse_port);
+  EXPECT_TRUE(accepted({"--reuse-port"}).reuse_port);
+  ConfigFile file("reuse-port = true\n");
+  EXPECT_TRUE(accepted({"--config", file.path()}).reuse_port);
+  ConfigFile off("reuse-port = false\n");
+  EXPECT_FALSE(accepted({"--config", off.path()}).reuse_port);
 }
 
 TEST(ConfigCounts, ThreadsAndConnections) {

@@ -1,0 +1,24 @@
+// MemoryBudget: what the configuration lets the process hold, part by part:
+// the start-up line prints it and `stats` reports its total, so an operator
+// (or a test) can hold the measured RSS against one number.
+#pragma once
+
+#include <cstdint>
+
+#include "proxy/config.h"
+
+namespace mcguard {
+
+struct MemoryBudget {
+  uint64_t per_connection = 0;  // a Connection and its event-loop slot
+  uint64_t pool = 0;            // every worker's buffer pool
+  uint64_t store = 0;           // the embedded store, or the upstream tier's reply pool
+  uint64_t connections = 0;     // per_connection x max_connections
+  uint64_t receive_ring = 0;    // io_uring provided receive buffers (0 under epoll)
+  uint64_t total() const { return pool + store + connections + receive_ring; }
+};
+
+// The budget of `settings` run with (`uring`) or without io_uring.
+MemoryBudget memory_budget(const Settings& settings, bool uring);
+
+}  // namespace mcguard
