@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -510,6 +511,11 @@ void UringLoop::rearm_starved() {
 
 void UringLoop::stop_accepting() {
   if (listen_fd_ < 0) return;
+  // The armed accept holds the socket open until the ring lets it go, which
+  // can be after this process has exited: meanwhile a process sharing the
+  // port (--reuse-port) would lose new connections to it, reset. shutdown()
+  // takes it out of the listening table at once.
+  shutdown(listen_fd_, SHUT_RDWR);
   if (accept_armed_) cancel(tag(Op::kAccept, listen_fd_));
   accept_armed_ = false;
   close(listen_fd_);
