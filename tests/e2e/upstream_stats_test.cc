@@ -296,12 +296,23 @@ TEST_P(UpstreamGatheredStats, EqualTheUpstreamsOwnFiguresSummed) {
     expect_merged(args, merged, before, after);
   }
 
-  // cachedump of class 1: every server's items, one END. memcached lists one
-  // LRU segment's items, and its LRU maintainer moves them meanwhile: the
-  // answer lies between the direct answers before and after it.
+  // cachedump of class 1: every server's items, one END. memcached lists its
+  // cold LRU, which items reach a moment after they are stored, and its LRU
+  // maintainer moves them meanwhile: wait until every server lists some; the
+  // answer then lies between the direct answers before and after it.
   std::vector<std::set<std::string>> before(n), after(n);
-  std::vector<std::string> replies = direct_replies("cachedump 1 0", all);
-  for (int i = 0; i < n; ++i) before[i] = item_keys(replies[i]);
+  std::vector<std::string> replies;
+  wait_until(
+      [&] {
+        replies = direct_replies("cachedump 1 0", all);
+        bool each = true;
+        for (int i = 0; i < n; ++i) {
+          before[i] = item_keys(replies[i]);
+          each &= !before[i].empty();
+        }
+        return each;
+      },
+      milliseconds(10000));
   const std::string dump = stats_reply(c, "cachedump 1 0");
   replies = direct_replies("cachedump 1 0", all);
   for (int i = 0; i < n; ++i) after[i] = item_keys(replies[i]);
@@ -347,11 +358,18 @@ TEST_F(UpstreamStats, AnUpstreamThatIsDownIsLeftOut) {
 
   // The live servers' items (bracketed by direct answers: memcached's LRU
   // maintainer moves them between segments), none of the dead one's.
+  // memcached's cachedump lists its cold LRU, which items reach a moment
+  // after they are stored: wait until the live servers list some.
   std::set<std::string> before_keys, after_keys;
-  for (const std::string& reply : direct_replies("cachedump 1 0", alive)) {
-    for (const std::string& key : item_keys(reply)) before_keys.insert(key);
-  }
-  ASSERT_FALSE(before_keys.empty());
+  wait_until(
+      [&] {
+        for (const std::string& reply : direct_replies("cachedump 1 0", alive)) {
+          for (const std::string& key : item_keys(reply)) before_keys.insert(key);
+        }
+        return !before_keys.empty();
+      },
+      milliseconds(10000));
+  ASSERT_FALSE(before_keys.empty()) << "no live server listed an item within 10 s";
   const std::string dump = stats_reply(c, "cachedump 1 0");
   for (const std::string& reply : direct_replies("cachedump 1 0", alive)) {
     for (const std::string& key : item_keys(reply)) after_keys.insert(key);
