@@ -88,11 +88,16 @@ void check_replies(Client& client) {
     if (result.status == ReplyParseResult::kNeedMore) break;
     at += result.consumed;
     if (reply.has_value()) client.data_left = reply.value_length + 2;
-    if (reply.kind != ReplyKind::kValue && reply.kind != ReplyKind::kStat) ++client.responses;
+    if (reply.kind != ReplyKind::kValue && reply.kind != ReplyKind::kStat &&
+        reply.kind != ReplyKind::kItem) {
+      ++client.responses;
+    }
   }
   in.erase(0, at);
-  FUZZ_CHECK(client.responses <= client.lines_sent, "%zu replies to %zu lines", client.responses,
-             client.lines_sent);
+  // A retrieval line longer than a receive buffer is answered as it arrives,
+  // so the line still arriving may have its answer (or its error) already.
+  FUZZ_CHECK(client.responses <= client.lines_sent + 1, "%zu replies to %zu lines",
+             client.responses, client.lines_sent);
 }
 
 // Takes up to `limit` bytes of the connection's replies, as a writev would.
