@@ -5,8 +5,11 @@
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <sstream>
+#include <string_view>
 #include <thread>
+#include <utility>
 
 #include "proxy/core/version.h"
 #include "proxy/upstream/item_size_probe.h"
@@ -32,22 +35,49 @@ uint64_t size_or_throw(const std::string& name, const std::string& text, uint64_
   return *bytes;
 }
 
-void parse_listen(const std::string& text, Settings& settings) {
-  auto colon = text.rfind(':');
-  if (colon == std::string::npos) throw Failure{"--listen wants HOST:PORT, got '" + text + "'"};
-  std::string host = text.substr(0, colon);
+// HOST:PORT or [IPv6]:PORT (the brackets dropped from the host); nullopt when malformed.
+std::optional<std::pair<std::string, uint16_t>> parse_host_port(std::string_view text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  std::string host(text.substr(0, colon));
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
+  } else if (host.find_first_of("[]") != std::string::npos) {
+    return std::nullopt;
   }
   unsigned port = 0;
-  auto port_text = std::string_view(text).substr(colon + 1);
+  const auto port_text = text.substr(colon + 1);
   auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
   if (host.empty() || ec != std::errc() || end != port_text.data() + port_text.size() ||
       port > 65535) {
-    throw Failure{"--listen wants HOST:PORT, got '" + text + "'"};
+    return std::nullopt;
   }
-  settings.listen_host = host;
-  settings.listen_port = static_cast<uint16_t>(port);
+  return std::pair{host, static_cast<uint16_t>(port)};
+}
+
+// One --listen value: HOST:PORT, [IPv6]:PORT, unix:PATH or tls:HOST:PORT.
+ListenAddress parse_listen(const std::string& text) {
+  constexpr std::string_view kUnix = "unix:";
+  constexpr std::string_view kTls = "tls:";
+  ListenAddress address;
+  std::string_view rest = text;
+  if (rest.starts_with(kUnix)) {
+    address.kind = ListenAddress::Kind::kUnix;
+    address.path = text.substr(kUnix.size());
+    return address;
+  }
+  if (rest.starts_with(kTls)) {
+    address.kind = ListenAddress::Kind::kTls;
+    rest.remove_prefix(kTls.size());
+  }
+  auto host_port = parse_host_port(rest);
+  if (!host_port) {
+    throw Failure{"--listen wants HOST:PORT, [IPv6]:PORT, unix:PATH or tls:HOST:PORT, got '" +
+                  text + "'"};
+  }
+  address.host = host_port->first;
+  address.port = host_port->second;
+  return address;
 }
 
 po::options_description option_set() {
@@ -57,9 +87,29 @@ po::options_description option_set() {
   add("help,h", "print this help and exit");
   add("version", "print the version and exit");
   add("config", po::value<std::string>(), "INI file with these options (command line wins)");
-  add("listen", po::value<std::string>(), "HOST:PORT to serve (default 127.0.0.1:11211)");
-  add("listen-host,l", po::value<std::string>(), "HOST to serve on (memcached's -l)");
-  add("port,p", po::value<unsigned>(), "PORT to serve on (memcached's -p)");
+  add("listen", po::value<std::vector<std::string>>()->composing(),
+      "HOST:PORT, [IPv6]:PORT, unix:PATH or tls:HOST:PORT to serve (repeatable; default "
+      "127.0.0.1:11211 when no listener is given)");
+  add("listen-host,l", po::value<std::string>(),
+      "HOST of a TCP listener (memcached's -l; port from -p or 11211)");
+  add("port,p", po::value<unsigned>(),
+      "PORT of a TCP listener (memcached's -p; host from -l or 127.0.0.1)");
+  add("unix-socket,s", po::value<std::string>(),
+      "PATH of a UNIX socket to serve (memcached's -s); alone, it replaces the default TCP "
+      "listener");
+  add("unix-mask,a", po::value<std::string>(),
+      "octal mode of every UNIX socket file (memcached's -a; default 0700)");
+  add("tls-cert", po::value<std::string>(),
+      "PEM certificate chain of tls: listeners (required with a tls: listener)");
+  add("tls-key", po::value<std::string>(),
+      "PEM private key of tls: listeners (required with a tls: listener)");
+  add("tls-ca", po::value<std::string>(),
+      "PEM CA bundle that client certificates are checked against");
+  add("tls-verify-client", po::value<std::string>(),
+      "none|optional|require: ask tls: clients for a certificate and check it against --tls-ca "
+      "(default none)");
+  add("tls-ciphers", po::value<std::string>(),
+      "OpenSSL cipher list for TLS 1.2 on tls: listeners (default: OpenSSL's)");
   add("reuse-port", po::bool_switch(),
       "start even when another process holds the listening address, and share it (hand-over "
       "restarts: the new mcguard joins the old one's sockets, which allow it); without it, "
@@ -110,6 +160,22 @@ po::options_description option_set() {
   add("upstream-split-grace", po::value<std::string>(),
       "how long an overwritten or deleted split value's chunks outlive its index, so reads "
       "already under way finish whole; 0 deletes them at once (default 2s)");
+  add("upstream-tls", po::bool_switch(),
+      "speak TLS to every upstream, verifying its certificate (never falls back to plaintext)");
+  add("upstream-tls-ca", po::value<std::string>(),
+      "PEM CA bundle upstream certificates are verified against instead of the system store "
+      "(implies --upstream-tls)");
+  add("upstream-tls-cert", po::value<std::string>(),
+      "PEM client certificate shown to upstreams, with --upstream-tls-key (implies "
+      "--upstream-tls)");
+  add("upstream-tls-key", po::value<std::string>(),
+      "PEM private key of --upstream-tls-cert (implies --upstream-tls)");
+  add("upstream-tls-server-name", po::value<std::string>(),
+      "name verified in upstream certificates and sent as SNI (default: each upstream's host; "
+      "implies --upstream-tls)");
+  add("upstream-auth-file", po::value<std::string>(),
+      "file with one user:password line (memcached's -Y format) to authenticate to upstreams; "
+      "must not be readable by others");
   add("on-reject", po::value<std::string>(),
       "delete|keep: after rejecting an oversized set, delete the key upstream (default delete)");
   add("io-engine", po::value<std::string>(),
@@ -153,15 +219,11 @@ void apply_operations_options(const po::variables_map& vm, Settings& s) {
     if (text == "off") {
       s.admin_enabled = false;
     } else {
-      Settings parsed;
-      try {
-        parse_listen(text, parsed);
-      } catch (const Failure&) {
-        throw Failure{"--admin wants HOST:PORT or off, got '" + text + "'"};
-      }
+      const auto host_port = parse_host_port(text);
+      if (!host_port) throw Failure{"--admin wants HOST:PORT or off, got '" + text + "'"};
       s.admin_enabled = true;
-      s.admin_host = parsed.listen_host;
-      s.admin_port = parsed.listen_port;
+      s.admin_host = host_port->first;
+      s.admin_port = host_port->second;
     }
   }
   if (vm.count("limit-mode")) {
@@ -222,18 +284,89 @@ void derive_value_ceiling(Settings& s) {
   }
 }
 
-// Where clients connect and how many may.
+// Where clients connect and how many may. Listeners come in this order:
+// every --listen (file and command line add up), the TCP one -l/-p name, then
+// -s. With none at all, the default TCP listener; -s alone replaces it, as a
+// UNIX socket turns memcached's network listener off.
 void apply_listen_options(const po::variables_map& vm, Settings& s) {
-  if (vm.count("listen")) parse_listen(vm["listen"].as<std::string>(), s);
-  if (vm.count("listen-host")) s.listen_host = vm["listen-host"].as<std::string>();
-  if (vm.count("port")) {
-    unsigned port = vm["port"].as<unsigned>();
-    if (port > 65535) throw Failure{"--port out of range: " + std::to_string(port)};
-    s.listen_port = static_cast<uint16_t>(port);
+  s.listeners.clear();
+  if (vm.count("listen")) {
+    for (const std::string& text : vm["listen"].as<std::vector<std::string>>()) {
+      s.listeners.push_back(parse_listen(text));
+    }
+  }
+  if (vm.count("listen-host") || vm.count("port")) {
+    ListenAddress tcp;
+    tcp.host = vm.count("listen-host") ? vm["listen-host"].as<std::string>() : "127.0.0.1";
+    tcp.port = 11211;
+    if (vm.count("port")) {
+      unsigned port = vm["port"].as<unsigned>();
+      if (port > 65535) throw Failure{"--port out of range: " + std::to_string(port)};
+      tcp.port = static_cast<uint16_t>(port);
+    }
+    if (tcp.host.empty()) throw Failure{"--listen-host must not be empty"};
+    s.listeners.push_back(tcp);
+  }
+  if (vm.count("unix-socket")) {
+    ListenAddress unix_socket;
+    unix_socket.kind = ListenAddress::Kind::kUnix;
+    unix_socket.path = vm["unix-socket"].as<std::string>();
+    s.listeners.push_back(unix_socket);
+  }
+  if (s.listeners.empty())
+    s.listeners.push_back(ListenAddress{ListenAddress::Kind::kTcp, "127.0.0.1", 11211, {}});
+  if (vm.count("unix-mask")) {
+    const auto text = vm["unix-mask"].as<std::string>();
+    unsigned mask = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), mask, 8);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size() || mask > 0777) {
+      throw Failure{"--unix-mask wants an octal mode of at most 0777, got '" + text + "'"};
+    }
+    s.unix_mask = mask;
   }
   if (vm.count("reuse-port")) s.reuse_port = vm["reuse-port"].as<bool>();
   if (vm.count("threads")) s.threads = vm["threads"].as<unsigned>();
   if (vm.count("max-connections")) s.max_connections = vm["max-connections"].as<unsigned>();
+}
+
+// --tls-*: what tls: listeners present to clients and ask of them.
+void apply_tls_options(const po::variables_map& vm, Settings& s) {
+  for (auto [name, target] :
+       {std::pair{"tls-cert", &s.tls_cert}, std::pair{"tls-key", &s.tls_key},
+        std::pair{"tls-ca", &s.tls_ca}, std::pair{"tls-ciphers", &s.tls_ciphers}}) {
+    if (vm.count(name)) *target = vm[name].as<std::string>();
+  }
+  if (vm.count("tls-verify-client")) {
+    const auto mode = vm["tls-verify-client"].as<std::string>();
+    if (mode == "none") {
+      s.tls_verify_client = TlsVerifyClient::kNone;
+    } else if (mode == "optional") {
+      s.tls_verify_client = TlsVerifyClient::kOptional;
+    } else if (mode == "require") {
+      s.tls_verify_client = TlsVerifyClient::kRequire;
+    } else {
+      throw Failure{"--tls-verify-client must be none, optional or require"};
+    }
+  }
+  // Options that give a file name must not be given empty: an empty name would
+  // silently mean "not configured".
+  for (const char* name : {"tls-cert", "tls-key", "tls-ca", "upstream-tls-ca", "upstream-tls-cert",
+                           "upstream-tls-key", "upstream-auth-file"}) {
+    if (vm.count(name) && vm[name].as<std::string>().empty()) {
+      throw Failure{std::string("--") + name + " wants a file name"};
+    }
+  }
+  if (vm.count("upstream-tls")) s.upstream_tls = vm["upstream-tls"].as<bool>();
+  for (auto [name, target] : {std::pair{"upstream-tls-ca", &s.upstream_tls_ca},
+                              std::pair{"upstream-tls-cert", &s.upstream_tls_cert},
+                              std::pair{"upstream-tls-key", &s.upstream_tls_key},
+                              std::pair{"upstream-tls-server-name", &s.upstream_tls_server_name}}) {
+    if (!vm.count(name)) continue;
+    *target = vm[name].as<std::string>();
+    s.upstream_tls = true;  // each of them only means something over TLS
+  }
+  if (vm.count("upstream-auth-file"))
+    s.upstream_auth_file = vm["upstream-auth-file"].as<std::string>();
 }
 
 // Value sizes, the buffer pool and the timeouts that bound what it holds.
@@ -398,6 +531,7 @@ void apply_engine_options(const po::variables_map& vm, Settings& s) {
 
 void apply_options(const po::variables_map& vm, Settings& s) {
   apply_listen_options(vm, s);
+  apply_tls_options(vm, s);
   apply_memory_options(vm, s);
   apply_upstream_options(vm, s);
   apply_split_options(vm, s);
@@ -406,7 +540,54 @@ void apply_options(const po::variables_map& vm, Settings& s) {
   apply_operations_options(vm, s);
 }
 
+// Listeners and the TLS options that go with them; listen_host/listen_port
+// become the first TCP listener's (port 0 when there is none).
+void validate_listeners(Settings& s) {
+  // sockaddr_un::sun_path holds 108 bytes with the terminating NUL.
+  constexpr size_t kMaxUnixPath = 107;
+  bool any_tls = false;
+  bool tcp_found = false;
+  for (size_t i = 0; i < s.listeners.size(); ++i) {
+    const ListenAddress& a = s.listeners[i];
+    if (a.kind == ListenAddress::Kind::kUnix) {
+      if (a.path.empty()) throw Failure{"--listen unix: wants a PATH"};
+      if (a.path.size() > kMaxUnixPath) {
+        throw Failure{"UNIX socket path longer than " + std::to_string(kMaxUnixPath) +
+                      " bytes: " + a.path};
+      }
+    }
+    any_tls = any_tls || a.kind == ListenAddress::Kind::kTls;
+    if (a.kind == ListenAddress::Kind::kTcp && !tcp_found) {
+      tcp_found = true;
+      s.listen_host = a.host;
+      s.listen_port = a.port;
+    }
+    for (size_t j = 0; j < i; ++j) {
+      // Port 0 asks for a fresh port each time, so it may repeat.
+      if (listen_address_text(s.listeners[j]) == listen_address_text(a) &&
+          (a.kind == ListenAddress::Kind::kUnix || a.port != 0)) {
+        throw Failure{"listener " + listen_address_text(a) + " is given twice"};
+      }
+    }
+  }
+  if (!tcp_found) s.listen_port = 0;
+  if (any_tls && (s.tls_cert.empty() || s.tls_key.empty())) {
+    throw Failure{"a tls: listener needs --tls-cert and --tls-key"};
+  }
+  if (s.tls_verify_client != TlsVerifyClient::kNone && s.tls_ca.empty()) {
+    throw Failure{"--tls-verify-client optional or require needs --tls-ca"};
+  }
+  if (s.upstream_tls_cert.empty() != s.upstream_tls_key.empty()) {
+    throw Failure{"--upstream-tls-cert and --upstream-tls-key go together"};
+  }
+  if (s.upstreams.empty() && (s.upstream_tls || !s.upstream_auth_file.empty())) {
+    throw Failure{std::string(s.upstream_tls ? "--upstream-tls" : "--upstream-auth-file") +
+                  " needs at least one --upstream"};
+  }
+}
+
 void validate(Settings& s) {
+  validate_listeners(s);
   if (s.threads == 0) s.threads = std::max(1u, std::thread::hardware_concurrency());
   if (s.threads > 1024) throw Failure{"--threads must be 1..1024"};
   if (s.max_connections == 0) throw Failure{"--max-connections must be at least 1"};
@@ -450,6 +631,12 @@ void validate(Settings& s) {
 }
 
 }  // namespace
+
+std::string listen_address_text(const ListenAddress& a) {
+  if (a.kind == ListenAddress::Kind::kUnix) return "unix:" + a.path;
+  const std::string host = a.host.find(':') != std::string::npos ? "[" + a.host + "]" : a.host;
+  return (a.kind == ListenAddress::Kind::kTls ? "tls:" : "") + host + ":" + std::to_string(a.port);
+}
 
 SettingsResult parse_settings(int argc, const char* const* argv,
                               const std::string& default_config) {

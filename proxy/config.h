@@ -18,9 +18,40 @@
 
 namespace mcguard {
 
+// One address clients connect to: HOST:PORT, [IPv6]:PORT, unix:PATH or tls:HOST:PORT.
+struct ListenAddress {
+  enum class Kind { kTcp, kUnix, kTls };
+  Kind kind = Kind::kTcp;
+  std::string host;  // kTcp, kTls
+  uint16_t port = 0;
+  std::string path;  // kUnix
+};
+
+// --tls-verify-client: whether clients of tls: listeners must show a certificate.
+enum class TlsVerifyClient { kNone, kOptional, kRequire };
+
 struct Settings {
+  // Every listener, in the order given (--listen, -l/-p, -s). When none is
+  // given: one TCP listener on 127.0.0.1:11211.
+  std::vector<ListenAddress> listeners;
+  // The first TCP listener's host and port (`stats settings` inter and
+  // tcpport); port 0 when there is no TCP listener.
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 11211;
+  uint32_t unix_mask = 0700;  // -a/--unix-mask: the mode of unix: listeners' socket files
+  // TLS for clients of tls: listeners.
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_ca;       // client certificates are verified against it
+  std::string tls_ciphers;  // empty: OpenSSL's defaults
+  TlsVerifyClient tls_verify_client = TlsVerifyClient::kNone;
+  // TLS and authentication towards upstream memcached.
+  bool upstream_tls = false;
+  std::string upstream_tls_ca;  // empty: the system trust store
+  std::string upstream_tls_cert;
+  std::string upstream_tls_key;
+  std::string upstream_tls_server_name;  // empty: each upstream's host
+  std::string upstream_auth_file;        // one user:password line (memcached -Y format)
   // --reuse-port: let other processes bind the address too (each of this process's
   // workers always has its own SO_REUSEPORT socket; this only stops the refusal).
   bool reuse_port = false;
@@ -109,6 +140,9 @@ struct SettingsResult {
   Settings settings;
   std::string message;  // kPrintAndExit: text for stdout; kFail: one-line error
 };
+
+// `a` as --listen spells it: HOST:PORT, [IPv6]:PORT, unix:PATH or tls:HOST:PORT.
+std::string listen_address_text(const ListenAddress& a);
 
 // `default_config` is read when --config is not given and the file exists.
 SettingsResult parse_settings(int argc, const char* const* argv, const std::string& default_config);

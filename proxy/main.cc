@@ -40,8 +40,9 @@ std::string describe_split_limit(const mcguard::Settings& s,
          std::string(mcguard::split_mode_name(s.upstream_split)) + ")";
 }
 
-void log_start(const mcguard::Settings& s, const mcguard::EngineChoice& engine,
-               const std::optional<mcguard::SplitLimit>& split) {
+void log_start(const mcguard::Settings& s, const mcguard::Server& server) {
+  const mcguard::EngineChoice& engine = server.io_engine();
+  const std::optional<mcguard::SplitLimit>& split = server.split_limit();
   const mcguard::MemoryBudget budget = mcguard::memory_budget(s, engine.uring);
   std::string tier = "embedded";
   if (!s.upstreams.empty()) {
@@ -53,8 +54,12 @@ void log_start(const mcguard::Settings& s, const mcguard::EngineChoice& engine,
     }
     tier += ")";
   }
-  spdlog::info("mcguard {} listening on {}:{}; io engine {}; tier {}; {} workers", MCGUARD_VERSION,
-               s.listen_host, s.listen_port, engine.description, tier, s.threads);
+  std::string listening;  // every listener, with the port actually bound
+  for (const auto& listener : server.listeners()) {
+    listening += (listening.empty() ? "" : ", ") + listener.name;
+  }
+  spdlog::info("mcguard {} listening on {}; io engine {}; tier {}; {} workers", MCGUARD_VERSION,
+               listening, engine.description, tier, s.threads);
   spdlog::info(
       "memory budget {}: pool {} ({} workers x {} buffers x {} B) + {} {} + connections {} "
       "({} x {} B) + io_uring receive buffers {}; max value {} B{}",
@@ -124,7 +129,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "mcguard: %s\n", error.what());
     return 2;
   }
-  log_start(settings, server->io_engine(), server->split_limit());
+  log_start(settings, *server);
   server->start();
   if (server->admin_port() != 0) {
     spdlog::info("admin listener on {}:{} (/metrics, /healthz, /readyz)", settings.admin_host,

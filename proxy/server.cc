@@ -1,5 +1,7 @@
 #include "proxy/server.h"
 
+#include "proxy/client_tls.h"
+
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -8,10 +10,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <string>
+#include <stdexcept>
 #include <system_error>
 #include <thread>
 
@@ -24,10 +29,6 @@
 
 namespace mcguard {
 namespace {
-
-// Large, so a burst of connects waits in the kernel rather than in SYN retries
-// (the kernel clamps it to net.core.somaxconn).
-constexpr int kListenBacklog = 65535;
 
 // Descriptors kept for the process's own use (listeners, event loops, upstream
 // connections, logs): `stats` reports it as reserved_fds.
@@ -78,25 +79,6 @@ void add_command_stats(EmbeddedStats& into, const UpstreamCommandStats& c) {
   into.cmd_flush += c.cmd_flush.get();
 }
 
-// "host:port" of a bound socket ("[v6]:port" for IPv6); empty when unknown.
-std::string bound_address(int fd) {
-  sockaddr_storage address{};
-  socklen_t length = sizeof address;
-  if (getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) return {};
-  char host[INET6_ADDRSTRLEN] = "?";
-  if (address.ss_family == AF_INET) {
-    const auto* in = reinterpret_cast<const sockaddr_in*>(&address);
-    inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
-    return std::string(host) + ":" + std::to_string(ntohs(in->sin_port));
-  }
-  if (address.ss_family == AF_INET6) {
-    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&address);
-    inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
-    return "[" + std::string(host) + "]:" + std::to_string(ntohs(in6->sin6_port));
-  }
-  return {};
-}
-
 // `stats settings`: memcached's names first, where they mean the same thing.
 // `maxbytes`: the embedded store's limit in force (cache_memlimit changes it).
 void append_memcached_settings(std::string& out, const Settings& s, uint64_t maxbytes) {
@@ -105,7 +87,10 @@ void append_memcached_settings(std::string& out, const Settings& s, uint64_t max
   append_stat(out, "maxconns", uint64_t{s.max_connections});
   append_stat(out, "tcpport", uint64_t{s.listen_port});
   append_stat(out, "udpport", uint64_t{0});
-  append_stat(out, "inter", s.listen_host);
+  const bool tcp = std::any_of(s.listeners.begin(), s.listeners.end(), [](const ListenAddress& a) {
+    return a.kind == ListenAddress::Kind::kTcp;
+  });
+  append_stat(out, "inter", tcp ? s.listen_host : "NULL");
   append_stat(out, "verbosity", uint64_t{0});
   append_stat(out, "evictions", "on");
   append_stat(out, "num_threads", uint64_t{s.threads});
@@ -113,6 +98,28 @@ void append_memcached_settings(std::string& out, const Settings& s, uint64_t max
   append_stat(out, "tcp_backlog", uint64_t{65535});
   append_stat(out, "binding_protocol", "ascii");
   append_stat(out, "item_size_max", s.max_value_size);
+}
+
+// `stats settings`: memcached's domain_socket and umask (its -s and -a: the first
+// unix: listener, and the mode in octal as memcached prints it), then every
+// listener as opened (the port actually bound).
+void append_listener_settings(std::string& out, const Settings& s,
+                              const std::vector<ListenSockets::Listener>& listeners) {
+  using admin::append_stat;
+  std::string domain_socket = "NULL";
+  for (const ListenSockets::Listener& listener : listeners) {
+    if (listener.kind == ListenAddress::Kind::kUnix) {
+      domain_socket = listener.address;
+      break;
+    }
+  }
+  append_stat(out, "domain_socket", domain_socket);
+  char mask[8];
+  std::snprintf(mask, sizeof mask, "%o", s.unix_mask);
+  append_stat(out, "umask", std::string_view(mask));
+  for (const ListenSockets::Listener& listener : listeners) {
+    append_stat(out, "mcguard_listen", listener.name);
+  }
 }
 
 // `stats settings`: the upstreams and their options (upstream tier only).
@@ -141,10 +148,30 @@ void append_upstream_settings(std::string& out, const Settings& s,
 // The split threshold (upstream tier): from --upstream-item-size-max, or asked of
 // the upstreams. The wait is the upstream timeout, at most a second, so upstreams
 // that are down at start-up delay it little.
+// TLS and credentials towards the upstreams; null when neither is asked for.
+// Throws when a file cannot be used (start-up fails with the reason).
+std::unique_ptr<UpstreamSecurity> make_upstream_security(const Settings& s) {
+  UpstreamSecurityOptions options;
+  options.tls = s.upstream_tls || !s.upstream_tls_ca.empty();
+  options.tls_options = {s.upstream_tls_ca, s.upstream_tls_cert, s.upstream_tls_key,
+                         s.upstream_tls_server_name, {}};
+  options.auth_file = s.upstream_auth_file;
+  if (!options.tls && options.auth_file.empty()) return nullptr;
+  std::string error;
+  std::unique_ptr<UpstreamSecurity> security = UpstreamSecurity::create(options, &error);
+  if (security == nullptr) throw std::runtime_error(error);
+  return security;
+}
+
 SplitLimit find_split_limit(const Settings& s) {
   constexpr int64_t kLongestProbeMs = 1000;
   std::vector<std::optional<uint64_t>> reported;
-  if (s.upstream_item_size_max == 0) {
+  // The probe speaks plain, unauthenticated memcached: never to secured upstreams.
+  const bool secured = s.upstream_tls || !s.upstream_tls_ca.empty() || !s.upstream_auth_file.empty();
+  if (secured && s.upstream_item_size_max == 0) {
+    spdlog::info("not asking TLS or authenticating upstreams for item_size_max; "
+                 "--upstream-item-size-max gives it");
+  } else if (s.upstream_item_size_max == 0) {
     reported = probe_item_size_max(s.upstreams, std::min(s.upstream_timeout_ms, kLongestProbeMs));
   }
   const SplitLimit limit = split_limit(s.upstream_item_size_max, reported);
@@ -159,90 +186,6 @@ SplitLimit find_split_limit(const Settings& s) {
 
 }  // namespace
 
-namespace {
-
-// A socket bound to `address` (SO_REUSEADDR, and SO_REUSEPORT when asked), or -errno.
-int bound_socket(const sockaddr_storage& address, socklen_t length, bool reuse_port) {
-  int fd = socket(address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  int one = 1;
-  if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-      (reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) ||
-      bind(fd, reinterpret_cast<const sockaddr*>(&address), length) != 0) {
-    const int error = errno;
-    if (fd >= 0) close(fd);
-    return -error;
-  }
-  return fd;
-}
-
-// Port 0 binds an ephemeral port: every later socket must take the same one.
-void adopt_bound_port(int fd, sockaddr_storage& address) {
-  sockaddr_storage bound{};
-  socklen_t length = sizeof bound;
-  if (getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length) != 0) return;
-  if (address.ss_family == AF_INET) {
-    reinterpret_cast<sockaddr_in&>(address).sin_port =
-        reinterpret_cast<sockaddr_in&>(bound).sin_port;
-  } else if (address.ss_family == AF_INET6) {
-    reinterpret_cast<sockaddr_in6&>(address).sin6_port =
-        reinterpret_cast<sockaddr_in6&>(bound).sin6_port;
-  }
-}
-
-}  // namespace
-
-std::vector<int> open_listeners(const std::string& host, uint16_t port, uint32_t count,
-                                bool reuse_port) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  addrinfo* found = nullptr;
-  const std::string service = std::to_string(port);
-  const int rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &found);
-  if (rc != 0) {
-    throw std::system_error(EINVAL, std::generic_category(),
-                            "cannot resolve listen address " + host + ": " + gai_strerror(rc));
-  }
-  sockaddr_storage address{};
-  const socklen_t length = found->ai_addrlen;
-  std::memcpy(&address, found->ai_addr, length);
-  freeaddrinfo(found);
-
-  const std::string where = "cannot listen on " + host + ":" + service;
-  std::vector<int> fds;
-  auto fail = [&](int error, const std::string& why) {
-    for (int fd : fds) close(fd);
-    throw std::system_error(error, std::generic_category(), why);
-  };
-  // The probe: bound without SO_REUSEPORT, it fails while any other socket holds the
-  // address, listening with SO_REUSEPORT or not. Held (not listening) while the
-  // workers' sockets bind, which SO_REUSEADDR on both allows, so no other process's
-  // probe can pass in between; then closed.
-  int probe = -1;
-  if (!reuse_port) {
-    probe = bound_socket(address, length, false);
-    if (probe == -EADDRINUSE) {
-      fail(EADDRINUSE, where + " (another process holds it; --reuse-port shares it)");
-    }
-    if (probe < 0) fail(-probe, where);
-    adopt_bound_port(probe, address);
-  }
-  for (uint32_t i = 0; i < count; ++i) {
-    const int fd = bound_socket(address, length, true);
-    if (fd < 0 || listen(fd, kListenBacklog) != 0) {
-      const int error = fd < 0 ? -fd : errno;
-      if (fd >= 0) close(fd);
-      if (probe >= 0) close(probe);
-      fail(error, where);
-    }
-    fds.push_back(fd);
-    if (i == 0) adopt_bound_port(fd, address);
-  }
-  if (probe >= 0) close(probe);
-  return fds;
-}
-
 Server::Server(const Settings& settings) : settings_(settings) {
   raise_file_limit(settings_.max_connections, settings_.threads);
   std::string error;
@@ -250,6 +193,7 @@ Server::Server(const Settings& settings) : settings_(settings) {
                               settings_.prefix_limits, &error);
   if (policy == nullptr) throw std::system_error(EINVAL, std::generic_category(), error);
   limits_.publish(std::move(policy));
+  client_tls_ = open_client_tls(settings_);  // a certificate that does not load stops start-up
   engine_ = choose_io_engine(settings_.io_engine);
   if (settings_.upstreams.empty()) {
     EmbeddedConfig tier_config;
@@ -260,6 +204,7 @@ Server::Server(const Settings& settings) : settings_(settings) {
     store_reports_ = std::make_unique<StoreReports>(tier_->store());
   } else {
     // Before the workers: each copies the threshold from settings_.
+    upstream_security_ = make_upstream_security(settings_);
     split_ = find_split_limit(settings_);
     settings_.upstream_split_threshold = split_->threshold;
   }
@@ -280,17 +225,21 @@ Server::Server(const Settings& settings) : settings_(settings) {
         std::move(tick));
   }
   LoopLimits limits{&open_connections_, settings_.max_connections};
-  const std::vector<int> listeners = open_listeners(settings_.listen_host, settings_.listen_port,
-                                                    settings_.threads, settings_.reuse_port);
+  listen_sockets_ = std::make_unique<ListenSockets>(settings_, settings_.threads);
+  // `stats settings` tcpport: the port bound, also when --listen asked for port 0.
+  for (const ListenSockets::Listener& listener : listen_sockets_->listeners()) {
+    if (listener.kind != ListenAddress::Kind::kTcp) continue;
+    settings_.listen_port = static_cast<uint16_t>(
+        std::stoul(listener.address.substr(listener.address.rfind(':') + 1)));
+    break;
+  }
   for (uint32_t i = 0; i < settings_.threads; ++i) {
-    const int fd = listeners[i];
-    listen_fds_.push_back(fd);
-    if (listen_address_.empty()) listen_address_ = bound_address(fd);
     workers_.push_back(std::make_unique<Worker>(
-        settings_, engine_, fd, tier_.get(), &limits_, limits,
+        settings_, engine_, listen_sockets_->take_for_worker(i), tier_.get(), &limits_, limits,
         [this](std::string_view args, ReplyQueue& reply) { return render_stats(args, reply); },
         &detail_));
   }
+  for (auto& worker : workers_) worker->set_upstream_security(upstream_security_.get());
   started_ms_ = monotonic_ms();
   json_logs_ = settings_.log_format == "json";
   started_ = ::time(nullptr);
@@ -302,7 +251,10 @@ Server::~Server() {
 }
 
 void Server::start() {
-  for (auto& worker : workers_) worker->start();
+  for (auto& worker : workers_) {
+    if (client_tls_) worker->enable_client_tls(*client_tls_);
+    worker->start();
+  }
   serving_ = true;
   if (admin_) admin_->start();
 }
@@ -336,6 +288,12 @@ bool Server::reload(const SettingsResult& parsed, std::string* error) {
     return false;
   }
   const Settings& fresh = parsed.settings;
+  // The upstream auth file and TLS files (as named at start-up) are re-read
+  // first: one that fails keeps everything as it was.
+  if (upstream_security_ != nullptr && !upstream_security_->reload(error)) {
+    failed_reloads_.fetch_add(1);
+    return false;
+  }
   auto policy = limits_.build(fresh.limit_mode, fresh.value_limit, settings_.max_value_size,
                               fresh.prefix_limits, error);
   if (policy == nullptr) {
@@ -343,10 +301,25 @@ bool Server::reload(const SettingsResult& parsed, std::string* error) {
     return false;
   }
   limits_.publish(std::move(policy));
+  reload_client_tls();
   configure_logging(fresh.log_level, fresh.log_format);
   json_logs_ = fresh.log_format == "json";
   reloads_.fetch_add(1);
   return true;
+}
+
+void Server::reload_client_tls() {
+  if (!client_tls_) return;
+  // The files are the start-up ones, read again: a renewed certificate goes
+  // live for new connections; a broken one leaves the old in force.
+  std::string why;
+  if (client_tls_->reload(&why)) {
+    tls_reloads_.fetch_add(1);
+    spdlog::info("SIGHUP: TLS certificate {} reloaded", settings_.tls_cert);
+  } else {
+    tls_failed_reloads_.fetch_add(1);
+    spdlog::error("SIGHUP: TLS certificate not reloaded, the old one stays in use: {}", why);
+  }
 }
 
 bool Server::ready(std::string* why) const {
@@ -426,6 +399,8 @@ admin::StatsSnapshot Server::snapshot() const {
   s.draining = draining_;
   s.reloads = reloads_.load();
   s.failed_reloads = failed_reloads_.load();
+  s.tls_reloads = tls_reloads_.load();
+  s.tls_failed_reloads = tls_failed_reloads_.load();
   return s;
 }
 
@@ -438,6 +413,8 @@ std::vector<admin::UpstreamTotals> Server::upstream_totals() const {
       const UpstreamServer& server = worker->upstream()->servers()[i];
       u.requests += server.requests.get();
       u.failures += server.failures.get();
+      u.tls_handshakes += server.tls_handshakes.get();
+      u.tls_resumptions += server.tls_resumptions.get();
       for (size_t b = 0; b < LatencyHistogram::kBuckets; ++b) {
         u.latency[b] += server.reply_latency.count(b);
       }
@@ -536,16 +513,37 @@ void Server::reset_stats() const {
 std::string Server::render_conns() const {
   std::vector<admin::ConnsRow> rows;
   const int64_t now_ms = monotonic_ms();
-  const std::string listen_addr = admin::tcp_address(listen_address_);
-  if (!draining_) {  // a draining worker closes its listener
-    for (int fd : listen_fds_) {
-      rows.push_back({fd, listen_addr, {}, "conn_listening", (now_ms - started_ms_) / 1000});
+  // As memcached names them: tcp:HOST:PORT (tcp6: for IPv6) or unix:PATH.
+  auto conns_name = [](const ListenSockets::Listener& l) {
+    return l.kind == ListenAddress::Kind::kUnix ? l.name : admin::tcp_address(l.address);
+  };
+  const auto& listeners = listen_sockets_->listeners();
+  if (!draining_) {  // a draining worker closes its listeners
+    for (const ListenSockets::Listener& listener : listeners) {
+      for (int fd : listener.worker_fds) {
+        rows.push_back(
+            {fd, conns_name(listener), {}, "conn_listening", (now_ms - started_ms_) / 1000});
+      }
     }
   }
+  // A connection's listener: the unix: one it is named after, else the TCP or
+  // tls: one on its local port.
+  auto listener_of = [&](const ConnectionRecord& c) -> std::string {
+    if (c.peer->starts_with("unix:")) return *c.peer;
+    const std::string local = bound_address(c.fd);
+    const std::string port = local.substr(local.rfind(':') + 1);
+    for (const ListenSockets::Listener& l : listeners) {
+      if (l.kind != ListenAddress::Kind::kUnix &&
+          l.address.substr(l.address.rfind(':') + 1) == port)
+        return conns_name(l);
+    }
+    return listeners.empty() ? std::string() : conns_name(listeners.front());
+  };
   for (const auto& worker : workers_) {
     worker->connections().for_each([&](const ConnectionRecord& c) {
       const int64_t last = c.last_command_ms.load(std::memory_order_relaxed);
-      rows.push_back({c.fd, admin::tcp_address(*c.peer), listen_addr,
+      const bool unix_peer = c.peer->starts_with("unix:");
+      rows.push_back({c.fd, unix_peer ? *c.peer : admin::tcp_address(*c.peer), listener_of(c),
                       connection_state_name(c.state.load(std::memory_order_relaxed)),
                       (now_ms - last) / 1000});
     });
@@ -562,6 +560,7 @@ std::string Server::render_settings() const {
   std::string out;
   out.reserve(4096);
   append_memcached_settings(out, s, tier_ ? tier_->stats().limit_maxbytes : 0);
+  append_listener_settings(out, s, listen_sockets_->listeners());
   // mcguard's own, as the options are named.
   append_stat(out, "mcguard_config", s.config_path.empty() ? "none" : s.config_path);
   append_stat(out, "mcguard_max_value_size", policy->default_limit());

@@ -26,7 +26,10 @@
 #include "proxy/embedded/embedded_tier.h"
 #include "proxy/embedded/store_reports.h"
 #include "proxy/io/engine.h"
+#include "proxy/listen_sockets.h"
+#include "proxy/tls/tls_context.h"
 #include "proxy/upstream/item_size_probe.h"
+#include "proxy/upstream/upstream_security.h"
 #include "proxy/worker.h"
 
 namespace mcguard {
@@ -63,6 +66,10 @@ class Server {
   // The admin listener's port (0: off).
   uint16_t admin_port() const { return admin_ ? admin_->port() : 0; }
   const LimitBox& limits() const { return limits_; }
+  // Every listener as opened, with the port actually bound (the start-up line).
+  const std::vector<ListenSockets::Listener>& listeners() const {
+    return listen_sockets_->listeners();
+  }
   // The I/O engine chosen at start-up (io_uring or epoll, and why).
   const EngineChoice& io_engine() const { return engine_; }
   // Upstream mode: the upstreams' item limit and the split threshold in use.
@@ -80,24 +87,33 @@ class Server {
   std::string render_conns() const;
   // slabs, items, sizes(_enable|_disable), cachedump; nullopt for another subcommand.
   std::optional<std::string> render_store_report(const admin::StatsArgs& args) const;
+  // SIGHUP: the tls: listeners' certificate and key, read again.
+  void reload_client_tls();
   admin::HttpResponse answer_admin(std::string_view method, std::string_view path) const;
 
   Settings settings_;  // as at start-up; reloadable parts live in limits_ and spdlog
   EngineChoice engine_;
   std::optional<SplitLimit> split_;  // upstream mode
+  // Upstream mode: TLS and credentials towards the upstreams (null: neither).
+  // Before workers_, whose connections use it.
+  std::unique_ptr<UpstreamSecurity> upstream_security_;
   LimitBox limits_;
   std::unique_ptr<EmbeddedTier> tier_;
   std::unique_ptr<StoreReports> store_reports_;  // embedded tier only
   mutable PrefixStats detail_;                   // `stats detail`, thread-safe
   mutable std::mutex baseline_mutex_;
   mutable admin::StatsBaseline baseline_;  // `stats reset`
-  std::vector<int> listen_fds_;            // the workers' listeners (`stats conns`)
-  std::string listen_address_;             // "host:port" they are bound to
-  int64_t started_ms_ = 0;                 // monotonic
+  // Before workers_: UNIX socket files are removed once the workers are gone.
+  std::unique_ptr<ListenSockets> listen_sockets_;
+  int64_t started_ms_ = 0;  // monotonic
   std::atomic<uint32_t> open_connections_{0};
+  // tls: listeners' certificate and key (null: none); outlives the workers.
+  std::unique_ptr<tls::ServerContext> client_tls_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<admin::UpstreamProbe> probe_;  // upstream mode with the admin listener
   std::unique_ptr<admin::AdminServer> admin_;
+  std::atomic<uint64_t> tls_reloads_{0};
+  std::atomic<uint64_t> tls_failed_reloads_{0};
   std::atomic<bool> serving_{false};
   std::atomic<bool> draining_{false};
   std::atomic<bool> json_logs_{false};
@@ -105,14 +121,5 @@ class Server {
   std::atomic<uint64_t> failed_reloads_{0};
   time_t started_ = 0;
 };
-
-// Opens `count` listening TCP sockets on one address, each with SO_REUSEPORT so the
-// kernel spreads connections over the workers. Unless `reuse_port`, fails first when
-// another process holds the address (EADDRINUSE), as memcached does, instead of
-// silently sharing its traffic; with it, joins another process's sockets when they
-// allow it (another mcguard's always do: a hand-over restart). Throws
-// std::system_error naming the address.
-std::vector<int> open_listeners(const std::string& host, uint16_t port, uint32_t count,
-                                bool reuse_port);
 
 }  // namespace mcguard

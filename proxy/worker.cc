@@ -1,12 +1,15 @@
 #include "proxy/worker.h"
 
+#include "proxy/client_tls.h"
+
 namespace mcguard {
 
-Worker::Worker(const Settings& settings, const EngineChoice& engine, int listen_fd,
-               EmbeddedTier* embedded, const LimitBox* live_limits, LoopLimits limits,
+Worker::Worker(const Settings& settings, const EngineChoice& engine,
+               std::vector<ListenerSocket> listeners, EmbeddedTier* embedded,
+               const LimitBox* live_limits, LoopLimits limits,
                std::function<bool(std::string_view, ReplyQueue&)> render_stats, PrefixStats* detail)
     : pool_(settings.buffers_per_worker(), settings.buffer_size),
-      loop_(make_event_loop(engine, listen_fd, limits,
+      loop_(make_event_loop(engine, std::move(listeners), limits,
                             {settings.uring_recv_buffers, settings.uring_recv_buffer_size})) {
   if (settings.upstreams.empty()) {
     tier_ = embedded;
@@ -54,6 +57,10 @@ Worker::~Worker() {
   join();
   // Clients first: they hand their pending replies back before the tier goes.
   loop_->close_all();
+}
+
+void Worker::enable_client_tls(const tls::ServerContext& tls) {
+  context_->make_tls_transport = tls_transport_factory(pool_, tls);
 }
 
 void Worker::start() {

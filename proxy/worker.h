@@ -1,7 +1,7 @@
 // Worker: one thread with its own buffer pool, counters, event loop and
-// listening socket (SO_REUSEPORT), so workers share nothing on the request path
-// but the embedded tier. In upstream mode each worker also has its own
-// upstream connections and pending-reply slots.
+// listening sockets (SO_REUSEPORT; only a unix: socket is shared), so workers
+// share nothing on the request path but the embedded tier. In upstream mode
+// each worker also has its own upstream connections and pending-reply slots.
 #pragma once
 
 #include <memory>
@@ -16,22 +16,26 @@
 #include "proxy/embedded/embedded_tier.h"
 #include "proxy/io/engine.h"
 #include "proxy/io/event_loop.h"
+#include "proxy/tls/tls_context.h"
 #include "proxy/upstream/upstream_tier.h"
 
 namespace mcguard {
 
 class Worker final : private TurnHook {
  public:
-  // Takes ownership of listen_fd. Allocates the pool now, so a start-up that
-  // cannot get its memory fails before serving anything. `embedded` is used
-  // when settings name no upstream; `live_limits` is the Server's current
-  // value-limit policy, read by every connection.
-  Worker(const Settings& settings, const EngineChoice& engine, int listen_fd,
-         EmbeddedTier* embedded, const LimitBox* live_limits, LoopLimits limits,
-         std::function<bool(std::string_view, ReplyQueue&)> render_stats,
+  // Takes ownership of the listeners' descriptors. Allocates the pool now, so
+  // a start-up that cannot get its memory fails before serving anything.
+  // `embedded` is used when settings name no upstream; `live_limits` is the
+  // Server's current value-limit policy, read by every connection.
+  Worker(const Settings& settings, const EngineChoice& engine,
+         std::vector<ListenerSocket> listeners, EmbeddedTier* embedded, const LimitBox* live_limits,
+         LoopLimits limits, std::function<bool(std::string_view, ReplyQueue&)> render_stats,
          PrefixStats* detail = nullptr);
   ~Worker() override;
 
+  // Connections accepted on tls: listeners get a TLS session of `tls`, which
+  // must outlive the worker. Before start().
+  void enable_client_tls(const tls::ServerContext& tls);
   void start();
   void stop();  // from any thread; returns at once
   void join();
@@ -46,6 +50,10 @@ class Worker final : private TurnHook {
   const ConnectionRegistry& connections() const { return connections_; }
   // Null in embedded mode.
   const UpstreamTier* upstream() const { return upstream_.get(); }
+  // Upstream mode, before start(): TLS and authentication towards the upstreams.
+  void set_upstream_security(const UpstreamSecurity* security) {
+    if (upstream_) upstream_->set_security(security);
+  }
 
  private:
   void end_of_turn(int64_t now_ms) override;

@@ -55,6 +55,10 @@ void add_process(MetricsText& m, const StatsSnapshot& s) {
   m.family("mcguard_config_reloads_total", "counter", "SIGHUP reloads, by result.");
   m.sample("mcguard_config_reloads_total", s.reloads, {{"result", "applied"}});
   m.sample("mcguard_config_reloads_total", s.failed_reloads, {{"result", "rejected"}});
+  m.family("mcguard_tls_certificate_reloads_total", "counter",
+           "SIGHUP re-reads of the tls: listeners' certificate and key, by result.");
+  m.sample("mcguard_tls_certificate_reloads_total", s.tls_reloads, {{"result", "applied"}});
+  m.sample("mcguard_tls_certificate_reloads_total", s.tls_failed_reloads, {{"result", "kept_old"}});
   m.gauge("mcguard_worker_threads", "Worker threads serving clients.", s.threads);
 }
 
@@ -153,6 +157,12 @@ void add_upstreams(MetricsText& m, const std::vector<UpstreamTotals>& upstreams)
   add_per_upstream(m, upstreams, "mcguard_upstream_failures_total", "counter",
                    "Failures (timeouts, closes, bad replies) talking to each upstream.",
                    [](const UpstreamTotals& u) { return u.failures; });
+  add_per_upstream(m, upstreams, "mcguard_upstream_tls_handshakes_total", "counter",
+                   "Full TLS handshakes with each upstream.",
+                   [](const UpstreamTotals& u) { return u.tls_handshakes; });
+  add_per_upstream(m, upstreams, "mcguard_upstream_tls_resumptions_total", "counter",
+                   "TLS sessions with each upstream resumed from the session cache.",
+                   [](const UpstreamTotals& u) { return u.tls_resumptions; });
   add_per_upstream(m, upstreams, "mcguard_upstream_down_workers", "gauge",
                    "Workers that consider each upstream down now.",
                    [](const UpstreamTotals& u) { return u.down_workers; });

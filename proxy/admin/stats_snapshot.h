@@ -36,6 +36,8 @@ struct UpstreamTotals {
   // Reply latency: per bucket (LatencyHistogram::kBoundsUs, then above), and the sum.
   std::array<uint64_t, LatencyHistogram::kBuckets> latency{};
   uint64_t latency_sum_us = 0;
+  // TLS sessions to it: full handshakes, and resumed sessions.
+  uint64_t tls_handshakes = 0, tls_resumptions = 0;
   uint64_t replies() const {
     uint64_t n = 0;
     for (uint64_t c : latency) n += c;
@@ -86,6 +88,8 @@ struct StatsSnapshot {
   // State.
   bool ready = false, draining = false;
   uint64_t reloads = 0, failed_reloads = 0;
+  // SIGHUP re-reads of the tls: listeners' certificate: applied, and kept the old one.
+  uint64_t tls_reloads = 0, tls_failed_reloads = 0;
 };
 
 }  // namespace mcguard::admin

@@ -170,6 +170,15 @@ void append_value_sizes(std::string& out, const StatsSnapshot& s) {
 
 // Per upstream, summed over workers; "down" counts the workers that see it down.
 void append_upstreams(std::string& out, const StatsSnapshot& s) {
+  if (!s.upstreams.empty()) {
+    uint64_t handshakes = 0, resumptions = 0;
+    for (const UpstreamTotals& u : s.upstreams) {
+      handshakes += u.tls_handshakes;
+      resumptions += u.tls_resumptions;
+    }
+    append_stat(out, "mcguard_upstream_tls_handshakes", handshakes);
+    append_stat(out, "mcguard_upstream_tls_resumptions", resumptions);
+  }
   for (size_t i = 0; i < s.upstreams.size(); ++i) {
     const UpstreamTotals& u = s.upstreams[i];
     const std::string prefix = "mcguard_upstream_" + std::to_string(i) + "_";
@@ -234,6 +243,8 @@ std::string stats_text(const StatsSnapshot& s, StatsTextPart part) {
   append_stat(out, "mcguard_ready", uint64_t{s.ready ? 1u : 0u});
   append_stat(out, "mcguard_reloads", s.reloads);
   append_stat(out, "mcguard_failed_reloads", s.failed_reloads);
+  append_stat(out, "mcguard_tls_certificate_reloads", s.tls_reloads);
+  append_stat(out, "mcguard_tls_certificate_failed_reloads", s.tls_failed_reloads);
   append_upstreams(out, s);
   if (s.split) append_split(out, *s.split);
   if (part == StatsTextPart::kWhole) out += reply::kEnd;

@@ -53,7 +53,8 @@ Connection::Connection(ConnectionContext& context, std::string peer, int id)
                chain_buffers_for(context.max_reply_backlog, context.pool.buffer_size()) + 2),
       value_(context.pool,
              chain_buffers_for(context.max_value_size + 2, context.pool.buffer_size())),
-      last_active_ms_(context.now_ms) {
+      last_active_ms_(context.now_ms),
+      created_ms_(context.now_ms) {
   replies_.set_pending_pool(context.pending_replies);
   replies_.set_owner_id(id);
   if (context_.registry != nullptr) context_.registry->add(&record_);
@@ -77,14 +78,14 @@ bool Connection::wants_read() const {
 
 bool Connection::idle() const {
   return state_ == InputState::kHeader && receive_start_ == receive_end_ &&
-         parked_header_length_ == 0 && replies_.empty();
+         parked_header_length_ == 0 && replies_.empty() && transport_idle();
 }
 
 uint32_t Connection::buffers_held() const {
   return (receive_buffer_ != BufferPool::kNoBuffer ? 1 : 0) + value_.buffer_count();
 }
 
-size_t Connection::read_targets(iovec* out, size_t max_iov) {
+size_t Connection::plain_read_targets(iovec* out, size_t max_iov) {
   if (!wants_read() || max_iov == 0) return 0;
   if (state_ == InputState::kValue) {
     return value_.writable_iovecs(out, max_iov, value_remaining_);
@@ -107,7 +108,7 @@ size_t Connection::read_targets(iovec* out, size_t max_iov) {
   return 1;
 }
 
-void Connection::on_read(size_t n) {
+void Connection::plain_on_read(size_t n) {
   context_.stats.bytes_read.add(n);
   last_active_ms_ = context_.now_ms;
   if (state_ == InputState::kValue) {
@@ -121,10 +122,11 @@ void Connection::on_read(size_t n) {
 }
 
 size_t Connection::feed(const char* bytes, size_t n) {
+  if (transport_) return feed_wire(bytes, n);
   size_t fed = 0;
   while (fed < n) {
     iovec targets[8];
-    size_t count = read_targets(targets, 8);
+    size_t count = plain_read_targets(targets, 8);
     if (count == 0) break;
     size_t copied = 0;
     for (size_t i = 0; i < count && fed + copied < n; ++i) {
@@ -133,7 +135,7 @@ size_t Connection::feed(const char* bytes, size_t n) {
       copied += take;
     }
     fed += copied;
-    on_read(copied);
+    plain_on_read(copied);
   }
   return fed;
 }
@@ -193,7 +195,7 @@ void Connection::on_peer_closed() {
   if (value_stream_ != nullptr) std::exchange(value_stream_, nullptr)->abandon({});
 }
 
-void Connection::on_written(size_t n) {
+void Connection::plain_on_written(size_t n) {
   context_.stats.bytes_written.add(n);
   last_active_ms_ = context_.now_ms;
   replies_.consume(n);
@@ -592,6 +594,12 @@ void Connection::start_swallow(uint64_t bytes) {
 }
 
 bool Connection::timed_out(int64_t now_ms) {
+  // A TLS handshake left unfinished holds a session's memory: a slow client.
+  if (transport_ && !transport_->handshake_done() && context_.slow_client_timeout_ms > 0 &&
+      now_ms - created_ms_ >= context_.slow_client_timeout_ms) {
+    context_.stats.slow_client_closes.add();
+    return true;
+  }
   const bool mid_value = state_ == InputState::kValue || state_ == InputState::kSwallow;
   if (mid_value && context_.slow_client_timeout_ms > 0 &&
       now_ms - value_started_ms_ >= context_.slow_client_timeout_ms) {

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -22,6 +23,7 @@
 #include "proxy/core/prefix_stats.h"
 #include "proxy/core/reply_queue.h"
 #include "proxy/core/tier.h"
+#include "proxy/core/transport.h"
 #include "proxy/core/worker_stats.h"
 
 namespace mcguard {
@@ -55,6 +57,9 @@ struct ConnectionContext {
   ConnectionRegistry* registry = nullptr;
   // `stats detail`: per-prefix counts, shared by every worker (null: none).
   PrefixStats* detail = nullptr;
+  // Makes the TLS transport of a connection accepted on a tls: listener (null:
+  // this worker has no TLS listener). Null result: no TLS context is usable.
+  std::function<std::unique_ptr<Transport>()> make_tls_transport{};
 };
 
 class Connection {
@@ -66,13 +71,25 @@ class Connection {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
+  // Puts `transport` (TLS) between the socket and the protocol: everything the
+  // loop reads and writes then passes through it. Called before any byte moves.
+  void set_transport(std::unique_ptr<Transport> transport);
+
   // Where the next received bytes should go: up to `max_iov` iovecs. Returns 0
   // when the connection cannot take bytes now (closing, reply backlog, or the
   // pool has no buffer); the loop then stops reading until wants_read().
-  size_t read_targets(iovec* out, size_t max_iov);
+  size_t read_targets(iovec* out, size_t max_iov) {
+    return transport_ ? wire_read_targets(out, max_iov) : plain_read_targets(out, max_iov);
+  }
   // `n` bytes were written into the last read_targets; handles every complete
   // request they finish.
-  void on_read(size_t n);
+  void on_read(size_t n) {
+    if (transport_) {
+      on_wire_read(n);
+    } else {
+      plain_on_read(n);
+    }
+  }
   // The loop read nothing more for now (EAGAIN): lets go of an empty buffer,
   // and moves a short unfinished request line out of its pool buffer.
   void on_read_idle();
@@ -84,8 +101,18 @@ class Connection {
   // Returns how many were taken (short when the connection cannot read now).
   size_t feed(const char* bytes, size_t n);
 
-  size_t write_iovecs(iovec* out, size_t max_iov) const { return replies_.gather(out, max_iov); }
-  void on_written(size_t n);
+  // What to send next (with a transport: its output, once the replies are
+  // encrypted into it). Returns 0 when nothing can go now.
+  size_t write_iovecs(iovec* out, size_t max_iov) {
+    return transport_ ? wire_write_iovecs(out, max_iov) : replies_.gather(out, max_iov);
+  }
+  void on_written(size_t n) {
+    if (transport_) {
+      on_wire_written(n);
+    } else {
+      plain_on_written(n);
+    }
+  }
 
   bool wants_read() const;
   // A value's chain could not be reserved: the connection stopped reading and
@@ -93,10 +120,15 @@ class Connection {
   // past pool_wait_timeout_ms the request fails with SERVER_ERROR out of memory.
   // Waiting on the tier (no room to track another reply) parks it the same way.
   bool waiting_for_pool() const {
-    return waiting_for_pool_ || waiting_for_tier_ || waiting_for_reply_room_;
+    return waiting_for_pool_ || waiting_for_tier_ || waiting_for_reply_room_ ||
+           (transport_ && transport_stalled());
   }
-  void retry_pool_wait() { process(); }
-  bool wants_write() const { return replies_.sendable(); }
+  void retry_pool_wait();
+  bool wants_write() const {
+    return transport_
+               ? transport_->has_wire_output() || (replies_.sendable() && !transport_stalled())
+               : replies_.sendable();
+  }
   // True once the connection should be closed (after its replies, if any, are sent
   // when close_after_flush; at once otherwise).
   bool should_close() const {
@@ -106,7 +138,8 @@ class Connection {
   // True while a value larger than the receive buffer streams into its chain:
   // read_targets then names the chain's reserved space, so an engine can
   // receive straight into it.
-  bool receiving_value() const { return state_ == InputState::kValue; }
+  // Never with a transport: its bytes must be decrypted first.
+  bool receiving_value() const { return state_ == InputState::kValue && !transport_; }
   // True (and counted) when the connection must be closed for a timeout at
   // `now_ms`: a value not delivered within the slow-client timeout, or no
   // traffic within the idle timeout.
@@ -121,6 +154,30 @@ class Connection {
   // batches of keys as they arrive; kSkipLine: the rest of a line in error is
   // discarded up to its newline.
   enum class InputState : uint8_t { kHeader, kValue, kSwallow, kGetLine, kSkipLine };
+
+  size_t plain_read_targets(iovec* out, size_t max_iov);
+  void plain_on_read(size_t n);
+  void plain_on_written(size_t n);
+  // The transport's half (connection_transport.cc): received bytes go in on
+  // the wire side and come out decrypted into plain_read_targets; replies are
+  // encrypted from the reply queue into the transport's output.
+  size_t wire_read_targets(iovec* out, size_t max_iov);
+  void on_wire_read(size_t n);
+  size_t feed_wire(const char* bytes, size_t n);
+  size_t wire_write_iovecs(iovec* out, size_t max_iov);
+  void on_wire_written(size_t n);
+  // Decrypts what the transport holds into the protocol while it can take it.
+  void pump_plain_input();
+  // Encrypts sendable replies into the transport's output while it has room.
+  void encrypt_replies();
+  // Closes on a failed session, and ends input on the peer's close_notify.
+  void check_transport();
+  // Replies wait to be encrypted but the transport has no output room (its
+  // pool buffer could not be taken): waits for buffers like a chain does.
+  bool transport_stalled() const { return transport_input_stalled_ || transport_output_stalled_; }
+  bool transport_idle() const {
+    return !transport_ || (!transport_->has_wire_output() && !transport_->has_plain_input());
+  }
 
   void process();
   bool process_one();
@@ -161,6 +218,7 @@ class Connection {
   void compact_receive_buffer();
 
   ConnectionContext& context_;
+  std::unique_ptr<Transport> transport_;  // TLS; null: the socket carries plain bytes
   std::string peer_;
   ConnectionRecord record_;  // after peer_, which it points to
   bool took_command_ = false;
@@ -198,6 +256,12 @@ class Connection {
   uint16_t parked_header_length_ = 0;
   char parked_header_[kParkedHeaderBytes];
   int64_t wait_started_ms_ = 0;
+  int64_t created_ms_ = 0;  // a TLS handshake must finish within the slow-client timeout
+  // The transport holds input the protocol could not take for want of a pool
+  // buffer, or replies could not be encrypted for want of one.
+  bool transport_input_stalled_ = false;
+  bool transport_output_stalled_ = false;
+  bool handshake_counted_ = false;
   // begin_storage runs again while a request waits for bytes, buffers or the
   // tier: its limit is decided (and counted) once.
   bool limit_decided_ = false;

@@ -66,6 +66,10 @@ struct WorkerStats {
   Counter meta_commands;          // mg ms md ma mn me handed to the tier (cmd_meta)
   // Connections closed for a request in the binary protocol (first byte 0x80).
   Counter binary_protocol_closes;
+  // TLS listeners: sessions established, and connections closed because the
+  // client's bytes were not a TLS session or it did not verify.
+  Counter tls_handshakes;
+  Counter tls_failures;
   ValueSizeHistograms value_sizes;
 };
 

@@ -84,10 +84,11 @@ EngineChoice choose_io_engine(IoEngine wanted) {
   return {false, "epoll (auto: io_uring unavailable: " + reason + ")"};
 }
 
-std::unique_ptr<EventLoop> make_event_loop(const EngineChoice& engine, int listen_fd,
-                                           LoopLimits limits, UringRingSize ring) {
-  if (!engine.uring) return std::make_unique<EpollLoop>(listen_fd, limits);
-  return std::make_unique<UringLoop>(listen_fd, limits, ring.buffers, ring.buffer_size);
+std::unique_ptr<EventLoop> make_event_loop(const EngineChoice& engine,
+                                           std::vector<ListenerSocket> listeners, LoopLimits limits,
+                                           UringRingSize ring) {
+  if (!engine.uring) return std::make_unique<EpollLoop>(std::move(listeners), limits);
+  return std::make_unique<UringLoop>(std::move(listeners), limits, ring.buffers, ring.buffer_size);
 }
 
 }  // namespace mcguard

@@ -34,7 +34,9 @@ EngineChoice choose_io_engine(IoEngine wanted);
 // Why io_uring cannot serve here, or "" when it can.
 std::string io_uring_unavailable_reason();
 
-std::unique_ptr<EventLoop> make_event_loop(const EngineChoice& engine, int listen_fd,
-                                           LoopLimits limits, UringRingSize ring);
+// The engine's loop for one worker, accepting on `listeners` (it owns their descriptors).
+std::unique_ptr<EventLoop> make_event_loop(const EngineChoice& engine,
+                                           std::vector<ListenerSocket> listeners, LoopLimits limits,
+                                           UringRingSize ring);
 
 }  // namespace mcguard

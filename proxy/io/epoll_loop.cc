@@ -9,6 +9,7 @@
 #include <climits>
 #include <cstring>
 #include <system_error>
+#include <utility>
 
 namespace mcguard {
 namespace {
@@ -18,13 +19,19 @@ constexpr int kReadsPerEvent = 16;  // fairness: one busy client cannot hold the
 
 }  // namespace
 
-EpollLoop::EpollLoop(int listen_fd, LoopLimits limits) : EventLoop(listen_fd, limits) {
+EpollLoop::EpollLoop(std::vector<ListenerSocket> listeners, LoopLimits limits)
+    : EventLoop(std::move(listeners), limits) {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd_ < 0) throw std::system_error(errno, std::generic_category(), "epoll set-up");
   epoll_event event{};
+  for (const ListenerSocket& listener : listeners_) {
+    // Every worker watches the shared unix: socket: wake one of them per
+    // connection rather than all.
+    event.events = EPOLLIN | (listener.unix_socket ? uint32_t{EPOLLEXCLUSIVE} : 0u);
+    event.data.fd = listener.fd;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listener.fd, &event);
+  }
   event.events = EPOLLIN;
-  event.data.fd = listen_fd_;
-  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &event);
   event.data.fd = wake_fd();
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd(), &event);
 }
@@ -57,8 +64,8 @@ void EpollLoop::run() {
     }
     for (int i = 0; i < count; ++i) {
       int fd = events[i].data.fd;
-      if (fd == listen_fd_) {
-        accept_all();
+      if (ListenerSocket* listener = listener_on(fd)) {
+        accept_all(*listener);
       } else if (fd == wake_fd()) {
         clear_wake();
       } else if (static_cast<size_t>(fd) < slots_.size() && slots_[fd].handler != nullptr) {
@@ -92,20 +99,29 @@ void EpollLoop::unwatch(int fd) {
 }
 
 void EpollLoop::stop_accepting() {
-  if (listen_fd_ < 0) return;
-  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
-  close(listen_fd_);
-  listen_fd_ = -1;
+  for (ListenerSocket& listener : listeners_) {
+    if (listener.fd < 0) continue;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listener.fd, nullptr);
+    close_listener(listener);
+  }
 }
 
-void EpollLoop::accept_all() {
+ListenerSocket* EpollLoop::listener_on(int fd) {
+  // A handful of listeners at most: a scan is cheaper than a table.
+  for (ListenerSocket& listener : listeners_) {
+    if (listener.fd == fd) return &listener;
+  }
+  return nullptr;
+}
+
+void EpollLoop::accept_all(ListenerSocket& listener) {
   for (;;) {
     sockaddr_storage address{};
     socklen_t length = sizeof address;
-    int fd = accept4(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length,
+    int fd = accept4(listener.fd, reinterpret_cast<sockaddr*>(&address), &length,
                      SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
-      if (!admit(fd, address)) continue;
+      if (!admit(fd, address, listener)) continue;
       Slot& s = slot(fd);
       s.events = EPOLLIN | EPOLLRDHUP;
       epoll_event event{};
@@ -116,7 +132,7 @@ void EpollLoop::accept_all() {
     }
     if (errno == EINTR || errno == ECONNABORTED) continue;
     if (errno == EMFILE || errno == ENFILE) {
-      shed_one_connection();
+      shed_one_connection(listener.fd);
       continue;
     }
     return;  // EAGAIN, or an error the next readiness will report again
@@ -173,6 +189,7 @@ void EpollLoop::write_to(int fd, Connection& connection) {
   while (connection.wants_write() && !connection.should_close()) {
     iovec iov[IOV_MAX];
     size_t count = connection.write_iovecs(iov, IOV_MAX);
+    if (count == 0) return;  // a transport with no output room yet (it waits for buffers)
     msghdr message{};
     message.msg_iov = iov;
     message.msg_iovlen = count;

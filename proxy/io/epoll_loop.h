@@ -1,5 +1,5 @@
-// EpollLoop: the readiness-based engine. It accepts on the worker's own
-// listening socket, reads into the buffers each Connection names (readv
+// EpollLoop: the readiness-based engine. It accepts on the worker's
+// listening sockets, reads into the buffers each Connection names (readv
 // straight into a value's chain), and drains replies with one sendmsg per
 // batch of iovecs. All protocol work happens in Connection; what every engine
 // shares (admission, parking, timeouts, drain) is EventLoop's.
@@ -14,8 +14,8 @@ namespace mcguard {
 
 class EpollLoop final : public EventLoop {
  public:
-  // Takes ownership of listen_fd. Throws std::system_error at set-up only.
-  EpollLoop(int listen_fd, LoopLimits limits);
+  // Takes ownership of the listeners. Throws std::system_error at set-up only.
+  EpollLoop(std::vector<ListenerSocket> listeners, LoopLimits limits);
   ~EpollLoop() override;
 
   void run() override;
@@ -38,7 +38,9 @@ class EpollLoop final : public EventLoop {
   void stop_accepting() override;
 
   Slot& slot(int fd);
-  void accept_all();
+  // The listener on `fd`, or null when `fd` is no listener.
+  ListenerSocket* listener_on(int fd);
+  void accept_all(ListenerSocket& listener);
   void on_event(int fd, uint32_t events);
   void read_from(int fd, Connection& connection);
   void write_to(int fd, Connection& connection);

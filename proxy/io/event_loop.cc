@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
 
 #include "protocol/response.h"
 
@@ -51,17 +52,27 @@ std::string peer_name(const sockaddr_storage& address) {
 
 }  // namespace
 
-EventLoop::EventLoop(int listen_fd, LoopLimits limits)
-    : listen_fd_(listen_fd), now_ms_(monotonic_ms()), limits_(limits) {
+EventLoop::EventLoop(std::vector<ListenerSocket> listeners, LoopLimits limits)
+    : listeners_(std::move(listeners)), now_ms_(monotonic_ms()), limits_(limits) {
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (wake_fd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
 }
 
 EventLoop::~EventLoop() {
-  for (int fd : {listen_fd_, wake_fd_, spare_fd_}) {
+  for (const ListenerSocket& listener : listeners_) {
+    if (listener.fd >= 0) close(listener.fd);
+  }
+  for (int fd : {wake_fd_, spare_fd_}) {
     if (fd >= 0) close(fd);
   }
+}
+
+void EventLoop::close_listener(ListenerSocket& listener) {
+  if (listener.fd < 0) return;
+  shutdown(listener.fd, SHUT_RDWR);
+  close(listener.fd);
+  listener.fd = -1;
 }
 
 void EventLoop::stop() {
@@ -86,7 +97,7 @@ void EventLoop::update_clock() {
   context_->now_ms = now_ms_;
 }
 
-bool EventLoop::admit(int fd, const sockaddr_storage& address) {
+bool EventLoop::admit(int fd, const sockaddr_storage& address, const ListenerSocket& listener) {
   if (drain_started_ || limits_.open_connections->fetch_add(1) >= limits_.max_connections) {
     if (!drain_started_) {
       limits_.open_connections->fetch_sub(1);
@@ -100,24 +111,40 @@ bool EventLoop::admit(int fd, const sockaddr_storage& address) {
     close(fd);
     return false;
   }
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (!listener.unix_socket) {
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
   if (static_cast<size_t>(fd) >= clients_.size()) {
     clients_.resize(fd + 1);
     parked_flags_.resize(fd + 1);
   }
-  clients_[fd] = std::make_unique<Connection>(*context_, peer_name(address), fd);
+  // A unix: client has no address of its own: it is named by the socket it came through.
+  clients_[fd] = std::make_unique<Connection>(
+      *context_, listener.unix_socket ? listener.name : peer_name(address), fd);
   parked_flags_[fd] = 0;
   context_->stats.curr_connections.add();
   context_->stats.total_connections.add();
   ++open_here_;
+  if (listener.tls) {
+    std::unique_ptr<Transport> transport;
+    if (context_->make_tls_transport) transport = context_->make_tls_transport();
+    if (!transport) {
+      // No usable TLS context: refusing beats serving plaintext on a TLS port.
+      context_->stats.tls_failures.add();
+      release(fd);
+      close(fd);
+      return false;
+    }
+    clients_[fd]->set_transport(std::move(transport));
+  }
   return true;
 }
 
-void EventLoop::shed_one_connection() {
-  if (spare_fd_ < 0) return;
+void EventLoop::shed_one_connection(int listen_fd) {
+  if (spare_fd_ < 0 || listen_fd < 0) return;
   close(spare_fd_);
-  int dropped = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+  int dropped = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
   if (dropped >= 0) close(dropped);
   spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
   context_->stats.rejected_connections.add();

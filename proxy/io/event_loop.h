@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "proxy/core/connection.h"
@@ -23,6 +24,16 @@ namespace mcguard {
 struct LoopLimits {
   std::atomic<uint32_t>* open_connections;  // across all workers
   uint32_t max_connections;
+};
+
+// One listening socket of a worker. TCP and tls: sockets are the worker's own
+// (SO_REUSEPORT); a unix: socket is shared by every worker, each holding its
+// own dup() of it.
+struct ListenerSocket {
+  int fd = -1;
+  bool tls = false;          // connections accepted here get a TLS transport
+  bool unix_socket = false;  // AF_UNIX: shared with the other workers
+  std::string name;          // as --listen spells it; a unix: client's peer name too
 };
 
 // Work the loop does once per turn besides sockets (the upstream tier's
@@ -37,8 +48,9 @@ class TurnHook {
 
 class EventLoop : public Reactor {
  public:
-  // Takes ownership of listen_fd. Throws std::system_error at set-up only.
-  EventLoop(int listen_fd, LoopLimits limits);
+  // Takes ownership of the listeners' descriptors. Throws std::system_error at
+  // set-up only.
+  EventLoop(std::vector<ListenerSocket> listeners, LoopLimits limits);
   ~EventLoop() override;
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
@@ -77,12 +89,21 @@ class EventLoop : public Reactor {
   // progress, nothing unsent, and nothing of the engine's in flight.
   virtual bool drainable(int fd) const;
 
-  // Creates the Connection for an accepted socket, within --max-connections.
-  // Returns false (and closes fd) when over the limit.
-  bool admit(int fd, const sockaddr_storage& address);
-  // Accepts and closes one pending connection when out of descriptors, so the
-  // backlog cannot keep the listener ready forever.
-  void shed_one_connection();
+  // Creates the Connection for a socket accepted on `listener`, within
+  // --max-connections, with a TLS transport when the listener is tls:.
+  // Returns false (and closes fd) when over the limit or without TLS.
+  bool admit(int fd, const sockaddr_storage& address, const ListenerSocket& listener);
+  // Accepts and closes one pending connection on `listen_fd` when out of
+  // descriptors, so the backlog cannot keep the listener ready forever.
+  void shed_one_connection(int listen_fd);
+  // Closes a listener (drain). A TCP socket is shut down first: an armed
+  // io_uring accept holds it open until the ring lets it go, which can be
+  // after this process has exited, and meanwhile a process sharing the port
+  // (--reuse-port) would lose new connections to it, reset; shutdown() takes
+  // it out of the listening table at once. The shared unix: socket is shut
+  // down too: every worker drains at the same time, and a client connecting
+  // meanwhile is refused at once instead of waiting in a backlog nobody reads.
+  void close_listener(ListenerSocket& listener);
   // Destroys the connection on `fd` and its bookkeeping (not the socket).
   void release(int fd);
   Connection* connection(int fd) const {
@@ -103,7 +124,7 @@ class EventLoop : public Reactor {
   int wake_fd() const { return wake_fd_; }
   void clear_wake();
 
-  int listen_fd_;
+  std::vector<ListenerSocket> listeners_;  // fd -1 once closed
   ConnectionContext* context_ = nullptr;
   TurnHook* hook_ = nullptr;
   int64_t now_ms_ = 0;

@@ -11,6 +11,7 @@
 #include <climits>
 #include <cstring>
 #include <system_error>
+#include <utility>
 
 namespace mcguard {
 namespace {
@@ -42,9 +43,10 @@ int init_ring(io_uring* ring) {
 
 }  // namespace
 
-UringLoop::UringLoop(int listen_fd, LoopLimits limits, uint32_t recv_buffers,
-                     uint32_t recv_buffer_size)
-    : EventLoop(listen_fd, limits),
+UringLoop::UringLoop(std::vector<ListenerSocket> listeners, LoopLimits limits,
+                     uint32_t recv_buffers, uint32_t recv_buffer_size)
+    : EventLoop(std::move(listeners), limits),
+      accept_armed_(listeners_.size(), 0),
       buffers_(recv_buffers, recv_buffer_size),
       iovecs_(kIovecArena),
       messages_(kMessageArena) {
@@ -97,7 +99,7 @@ void UringLoop::run() {
   }
   running_ = true;
   arm_wake();
-  arm_accept();
+  arm_idle_accepts();
   // Sockets watched before the loop ran (none today) get their polls now.
   for (size_t fd = 0; fd < slots_.size(); ++fd) {
     if (slots_[fd].handler != nullptr)
@@ -107,7 +109,7 @@ void UringLoop::run() {
     wait_for_turn();
     end_of_turn();
     rearm_starved();
-    if (!accept_armed_ && !draining() && listen_fd_ >= 0) arm_accept();
+    if (!draining()) arm_idle_accepts();
   }
   shut_down();
   running_ = false;
@@ -148,7 +150,7 @@ void UringLoop::handle(const io_uring_cqe& cqe) {
   const auto fd = static_cast<int>(static_cast<uint32_t>(data));
   switch (op) {
     case Op::kAccept:
-      on_accept(cqe);
+      on_accept(static_cast<size_t>(fd), cqe);
       break;
     case Op::kRecv:
       on_recv(fd, cqe);
@@ -182,34 +184,43 @@ void UringLoop::arm_wake() {
   io_uring_sqe_set_data64(sqe, tag(Op::kWake, wake_fd()));
 }
 
-void UringLoop::arm_accept() {
-  if (listen_fd_ < 0) return;
+void UringLoop::arm_accept(size_t listener) {
+  const int listen_fd = listeners_[listener].fd;
+  if (listen_fd < 0) return;
   io_uring_sqe* sqe = next_sqe();
   if (multishot_accept_) {
-    io_uring_prep_multishot_accept(sqe, listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    io_uring_prep_multishot_accept(sqe, listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
   } else {
-    io_uring_prep_accept(sqe, listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    io_uring_prep_accept(sqe, listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
   }
-  io_uring_sqe_set_data64(sqe, tag(Op::kAccept, listen_fd_));
-  accept_armed_ = true;
+  // Tagged with the listener's index: its completions say where they came from.
+  io_uring_sqe_set_data64(sqe, tag(Op::kAccept, static_cast<int>(listener)));
+  accept_armed_[listener] = 1;
 }
 
-void UringLoop::on_accept(const io_uring_cqe& cqe) {
-  if (!(cqe.flags & IORING_CQE_F_MORE)) accept_armed_ = false;
+void UringLoop::arm_idle_accepts() {
+  for (size_t i = 0; i < listeners_.size(); ++i) {
+    if (!accept_armed_[i] && listeners_[i].fd >= 0) arm_accept(i);
+  }
+}
+
+void UringLoop::on_accept(size_t listener, const io_uring_cqe& cqe) {
+  if (listener >= listeners_.size()) return;
+  if (!(cqe.flags & IORING_CQE_F_MORE)) accept_armed_[listener] = 0;
   if (cqe.res >= 0) {
     const int fd = cqe.res;
     sockaddr_storage address{};
     socklen_t length = sizeof address;
     getpeername(fd, reinterpret_cast<sockaddr*>(&address), &length);
-    if (!admit(fd, address)) return;
+    if (!admit(fd, address, listeners_[listener])) return;
     reset_slot(fd);
     service(fd);
     return;
   }
   if (cqe.res == -EINVAL && multishot_accept_) {
     multishot_accept_ = false;  // a kernel without multishot accept
-  } else if ((cqe.res == -EMFILE || cqe.res == -ENFILE) && listen_fd_ >= 0) {
-    shed_one_connection();
+  } else if (cqe.res == -EMFILE || cqe.res == -ENFILE) {
+    shed_one_connection(listeners_[listener].fd);
   }
 }
 
@@ -463,7 +474,9 @@ void UringLoop::shut_down() {
   // Cancel everything and wait (bounded) for the kernel to hand it all back,
   // so no operation still refers to a connection's buffers.
   close_all();
-  if (accept_armed_) cancel(tag(Op::kAccept, listen_fd_));
+  for (size_t i = 0; i < listeners_.size(); ++i) {
+    if (accept_armed_[i]) cancel(tag(Op::kAccept, static_cast<int>(i)));
+  }
   for (size_t fd = 0; fd < slots_.size(); ++fd) cancel_io(static_cast<int>(fd));
   const int64_t deadline = now_ms_ + kShutdownWaitMs;
   for (;;) {
@@ -510,16 +523,13 @@ void UringLoop::rearm_starved() {
 }
 
 void UringLoop::stop_accepting() {
-  if (listen_fd_ < 0) return;
-  // The armed accept holds the socket open until the ring lets it go, which
-  // can be after this process has exited: meanwhile a process sharing the
-  // port (--reuse-port) would lose new connections to it, reset. shutdown()
-  // takes it out of the listening table at once.
-  shutdown(listen_fd_, SHUT_RDWR);
-  if (accept_armed_) cancel(tag(Op::kAccept, listen_fd_));
-  accept_armed_ = false;
-  close(listen_fd_);
-  listen_fd_ = -1;
+  for (size_t i = 0; i < listeners_.size(); ++i) {
+    if (listeners_[i].fd < 0) continue;
+    // close_listener shuts the socket down first: the armed accept would hold it open.
+    if (accept_armed_[i]) cancel(tag(Op::kAccept, static_cast<int>(i)));
+    accept_armed_[i] = 0;
+    close_listener(listeners_[i]);
+  }
 }
 
 bool UringLoop::drainable(int fd) const {

@@ -1,6 +1,7 @@
 // UringLoop: the completion-based engine, one io_uring per worker.
 //
-// Clients: a multishot accept (single-shot where the kernel lacks it), and per
+// Clients: a multishot accept per listener (single-shot where the kernel
+// lacks it; its completion is tagged with the listener's index), and per
 // connection one receive into the worker's provided-buffer ring (multishot
 // where available). A received buffer is copied into the connection's
 // receive buffer or value chain and recycled at once; what the connection
@@ -35,10 +36,11 @@ namespace mcguard {
 
 class UringLoop final : public EventLoop {
  public:
-  // Takes ownership of listen_fd; `recv_buffers` is a power of two. Sets up
-  // the ring disabled; run() enables it on the worker's thread. Throws
+  // Takes ownership of the listeners; `recv_buffers` is a power of two. Sets
+  // up the ring disabled; run() enables it on the worker's thread. Throws
   // std::system_error at set-up only.
-  UringLoop(int listen_fd, LoopLimits limits, uint32_t recv_buffers, uint32_t recv_buffer_size);
+  UringLoop(std::vector<ListenerSocket> listeners, LoopLimits limits, uint32_t recv_buffers,
+            uint32_t recv_buffer_size);
   ~UringLoop() override;
 
   void run() override;
@@ -106,7 +108,8 @@ class UringLoop final : public EventLoop {
   void reset_slot(int fd);
   io_uring_sqe* next_sqe();
   void submitted();  // the arenas are free again
-  void arm_accept();
+  void arm_accept(size_t listener);
+  void arm_idle_accepts();  // every open listener without an armed accept
   void arm_wake();
   void arm_recv(int fd);
   void arm_value_recv(int fd, Connection& connection);
@@ -121,7 +124,7 @@ class UringLoop final : public EventLoop {
   void on_user_io(int fd, Op op, const io_uring_cqe& cqe);
   void reap_completions();
   void handle(const io_uring_cqe& cqe);
-  void on_accept(const io_uring_cqe& cqe);
+  void on_accept(size_t listener, const io_uring_cqe& cqe);
   void on_recv(int fd, const io_uring_cqe& cqe);
   void on_send(int fd, const io_uring_cqe& cqe);
   void on_poll(int fd, Op op, uint32_t generation, const io_uring_cqe& cqe);
@@ -137,7 +140,7 @@ class UringLoop final : public EventLoop {
   bool running_ = false;  // the worker's thread owns the ring (run() is active)
   bool multishot_recv_ = true;
   bool multishot_accept_ = true;
-  bool accept_armed_ = false;
+  std::vector<uint8_t> accept_armed_;  // by listener index
   RecvBufferRing buffers_;
   std::vector<Slot> slots_;  // by file descriptor
   std::vector<int> starved_;

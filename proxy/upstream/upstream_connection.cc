@@ -126,15 +126,13 @@ bool UpstreamConnection::connect() {
     fail("out of memory");
     return false;
   }
+  if (!start_session()) return false;
   int rc = ::connect(fd_, reinterpret_cast<const sockaddr*>(&server_.socket_address),
                      server_.socket_address_length);
   if (rc == 0) {
-    state_ = State::kConnected;
-    if (context_.reactor.completes_io()) {
-      start_completion_io();
-    } else {
-      context_.reactor.watch(fd_, this, false);
-    }
+    if (!context_.reactor.completes_io()) context_.reactor.watch(fd_, this, false);
+    if (!on_connected()) return false;
+    if (context_.reactor.completes_io()) start_completion_io();
     return true;
   }
   if (errno != EINPROGRESS) {
@@ -148,6 +146,31 @@ bool UpstreamConnection::connect() {
   return true;
 }
 
+bool UpstreamConnection::start_session() {
+  handshake_counted_ = false;
+  auth_sent_ = 0;
+  sending_auth_ = false;
+  const UpstreamSecurity* security = context_.security;
+  // Loaded per connection: after SIGHUP new connections use the new credentials.
+  credentials_ = security != nullptr ? security->credentials() : nullptr;
+  authenticated_ = credentials_ == nullptr;
+  if (security == nullptr || security->tls() == nullptr) return true;
+  tls_ = tls::TlsStream::connect(*context_.tls_pool, *security->tls(), server_.address.host,
+                                 server_.name);
+  if (tls_ == nullptr) {
+    server_.log_security_failure(context_.reactor.now_ms(), "cannot start a TLS session");
+    fail("upstream TLS handshake failed");
+    return false;
+  }
+  return true;
+}
+
+bool UpstreamConnection::on_connected() {
+  state_ = State::kConnected;
+  // Under TLS the first read queues the ClientHello.
+  return tls_ == nullptr || drain_tls();
+}
+
 void UpstreamConnection::on_writable() {
   if (state_ == State::kConnecting) {
     int error = 0;
@@ -157,7 +180,7 @@ void UpstreamConnection::on_writable() {
       fail(error == ECONNREFUSED ? "upstream connection refused" : "upstream unavailable");
       return;
     }
-    state_ = State::kConnected;
+    if (!on_connected()) return;
     if (context_.reactor.completes_io()) {
       // Connected: from here the engine moves the bytes.
       context_.reactor.unwatch(fd_);
@@ -186,6 +209,21 @@ bool UpstreamConnection::make_receive_room() {
 }
 
 void UpstreamConnection::submit_receive() {
+  if (tls_ != nullptr) {
+    std::span<char> space = tls_->wire_receive_space();
+    if (space.empty()) {
+      // The session holds ciphertext read_plain has not taken yet.
+      if (!drain_tls()) return;
+      space = tls_->wire_receive_space();
+    }
+    if (space.empty()) {
+      fail("upstream TLS session stalled");
+      return;
+    }
+    context_.reactor.submit_receive(fd_, this, space.data(), space.size());
+    receive_inflight_ = true;
+    return;
+  }
   if (!make_receive_room()) {
     fail("upstream sent a malformed reply");
     return;
@@ -205,8 +243,14 @@ void UpstreamConnection::on_received(int fd, int result) {
     fail(result == 0 ? "upstream closed the connection" : "upstream connection lost");
     return;
   }
-  receive_end_ += static_cast<uint32_t>(result);
-  handle_replies();
+  if (tls_ != nullptr) {
+    tls_->wire_received(static_cast<size_t>(result));
+    if (!drain_tls()) return;
+    write_queued();  // handshake messages, the auth request, requests held for the handshake
+  } else {
+    receive_end_ += static_cast<uint32_t>(result);
+    handle_replies();
+  }
   if (state_ == State::kConnected && fd == fd_ && !receive_inflight_) submit_receive();
 }
 
@@ -220,14 +264,14 @@ void UpstreamConnection::on_sent(int fd, int result) {
     fail("upstream connection lost");
     return;
   }
-  out_.consume(static_cast<size_t>(result));
+  sent(static_cast<size_t>(result));
   write_queued();
 }
 
 void UpstreamConnection::retire_socket() {
   context_.reactor.cancel_io(fd_);
-  retired_.push_back(
-      Retired{fd_, receive_buffer_, std::move(out_), receive_inflight_, send_inflight_});
+  retired_.push_back(Retired{fd_, receive_buffer_, std::move(out_), std::move(tls_),
+                             std::move(credentials_), receive_inflight_, send_inflight_});
   receive_buffer_ = BufferPool::kNoBuffer;
   receive_start_ = receive_end_ = 0;
   receive_inflight_ = send_inflight_ = false;
@@ -243,27 +287,156 @@ void UpstreamConnection::on_retired_io(int fd, bool receive) {
     close(old.fd);
     if (old.receive_buffer != BufferPool::kNoBuffer) context_.pool.release(old.receive_buffer);
     old.out.release();
+    old.tls.reset();
     retired_.erase(retired_.begin() + static_cast<std::ptrdiff_t>(i));
     return;
   }
 }
 
+size_t UpstreamConnection::next_send(iovec* iov, size_t max_iov) {
+  sending_auth_ = false;
+  if (tls_ != nullptr) {
+    encrypt_queued();
+    return tls_->has_wire_output() ? tls_->wire_output(iov, max_iov) : 0;
+  }
+  if (!authenticated_) {
+    // Nothing else goes until the server has accepted the credentials.
+    const std::string& request = credentials_->request;
+    if (auth_sent_ >= request.size()) return 0;
+    sending_auth_ = true;
+    iov[0] = {const_cast<char*>(request.data()) + auth_sent_, request.size() - auth_sent_};
+    return 1;
+  }
+  return out_.empty() ? 0 : out_.iovecs(0, out_.length(), iov, max_iov);
+}
+
+void UpstreamConnection::sent(size_t n) {
+  if (tls_ != nullptr) {
+    tls_->wire_sent(n);
+  } else if (sending_auth_) {
+    auth_sent_ += n;
+  } else {
+    out_.consume(n);
+  }
+}
+
+void UpstreamConnection::encrypt_queued() {
+  if (!tls_->handshake_done() || tls_->status() != Transport::Status::kOpen) return;
+  if (!authenticated_) {
+    const std::string& request = credentials_->request;
+    if (auth_sent_ < request.size()) {
+      const iovec part{const_cast<char*>(request.data()) + auth_sent_, request.size() - auth_sent_};
+      auth_sent_ += tls_->write_plain(&part, 1);
+    }
+    return;
+  }
+  // The session copies what it takes into its output: the chain's buffers go back at once.
+  while (!out_.empty()) {
+    iovec iov[IOV_MAX];
+    const size_t count = out_.iovecs(0, out_.length(), iov, IOV_MAX);
+    const size_t taken = tls_->write_plain(iov, count);
+    if (taken == 0) break;
+    out_.consume(taken);
+  }
+}
+
+bool UpstreamConnection::drain_tls() {
+  const uint32_t size = context_.pool.buffer_size();
+  for (;;) {
+    if (!make_receive_room()) {
+      fail("upstream sent a malformed reply");
+      return false;
+    }
+    char* base = context_.pool.data(receive_buffer_);
+    const size_t got = tls_->read_plain(base + receive_end_, size - receive_end_);
+    if (!check_tls()) return false;
+    if (got == 0) return true;
+    receive_end_ += static_cast<uint32_t>(got);
+    handle_replies();
+    if (state_ != State::kConnected) return false;
+  }
+}
+
+bool UpstreamConnection::check_tls() {
+  const bool established = tls_->handshake_done();
+  if (tls_->status() == Transport::Status::kFailed) {
+    server_.log_security_failure(
+        context_.reactor.now_ms(),
+        std::string(established ? "TLS session failed: " : "TLS handshake failed: ") +
+            tls_->failure());
+    fail(established ? "upstream TLS session failed" : "upstream TLS handshake failed");
+    return false;
+  }
+  if (tls_->status() == Transport::Status::kClosed) {
+    fail("upstream closed the connection");
+    return false;
+  }
+  if (established && !handshake_counted_) {
+    handshake_counted_ = true;
+    (tls_->session_reused() ? server_.tls_resumptions : server_.tls_handshakes).add();
+    context_.unflushed = true;  // requests held for the handshake may go now
+  }
+  return true;
+}
+
+void UpstreamConnection::read_tls() {
+  for (;;) {
+    std::span<char> space = tls_->wire_receive_space();
+    if (space.empty()) {
+      if (!drain_tls()) return;
+      space = tls_->wire_receive_space();
+      if (space.empty()) {
+        fail("upstream TLS session stalled");
+        return;
+      }
+    }
+    const ssize_t n = read(fd_, space.data(), space.size());
+    if (n > 0) {
+      tls_->wire_received(static_cast<size_t>(n));
+      if (!drain_tls()) return;
+      if (static_cast<size_t>(n) < space.size()) break;  // drained for now
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    fail(n == 0 ? "upstream closed the connection" : "upstream connection lost");
+    return;
+  }
+  write_queued();  // handshake messages, the auth request, requests held for the handshake
+}
+
+bool UpstreamConnection::handle_auth_reply(const Reply& reply, std::string_view line) {
+  if (reply.kind == ReplyKind::kStored) {
+    authenticated_ = true;
+    context_.unflushed = true;  // the requests held for it may go now
+    return true;
+  }
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+  server_.log_security_failure(
+      context_.reactor.now_ms(),
+      "rejected the credentials of '" + context_.security->auth_file() + "': " + std::string(line));
+  fail("upstream authentication failed");
+  return false;
+}
+
 void UpstreamConnection::write_queued() {
   if (context_.reactor.completes_io()) {
     // One send in flight at a time; what is queued meanwhile goes in the next.
-    if (send_inflight_ || out_.empty() || state_ != State::kConnected) return;
+    if (send_inflight_ || state_ != State::kConnected) return;
     iovec iov[IOV_MAX];
-    const size_t count = out_.iovecs(0, out_.length(), iov, IOV_MAX);
+    const size_t count = next_send(iov, IOV_MAX);
+    if (count == 0) return;
     context_.reactor.submit_send(fd_, this, iov, count);
     send_inflight_ = true;
     return;
   }
-  while (!out_.empty()) {
+  for (;;) {
     iovec iov[IOV_MAX];
-    size_t count = out_.iovecs(0, out_.length(), iov, IOV_MAX);
+    const size_t count = next_send(iov, IOV_MAX);
+    if (count == 0) break;
     ssize_t n = writev(fd_, iov, static_cast<int>(count));
     if (n > 0) {
-      out_.consume(static_cast<size_t>(n));
+      sent(static_cast<size_t>(n));
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
@@ -275,7 +448,14 @@ void UpstreamConnection::write_queued() {
 }
 
 void UpstreamConnection::update_watch() {
-  bool want_write = !out_.empty();
+  bool want_write;
+  if (tls_ != nullptr) {
+    want_write = tls_->has_wire_output();
+  } else if (!authenticated_) {
+    want_write = auth_sent_ < credentials_->request.size();
+  } else {
+    want_write = !out_.empty();
+  }
   if (fd_ >= 0 && want_write != watching_write_) {
     watching_write_ = want_write;
     context_.reactor.watch(fd_, this, want_write);
@@ -287,6 +467,10 @@ void UpstreamConnection::on_readable() {
     if (state_ == State::kConnecting) on_writable();
     // Once connected under a completion engine, receives are submitted instead.
     if (state_ != State::kConnected || context_.reactor.completes_io()) return;
+  }
+  if (tls_ != nullptr) {
+    read_tls();
+    return;
   }
   const uint32_t size = context_.pool.buffer_size();
   for (;;) {
@@ -319,6 +503,20 @@ void UpstreamConnection::on_readable() {
 void UpstreamConnection::handle_replies() {
   char* base = context_.pool.data(receive_buffer_);
   while (receive_start_ < receive_end_) {
+    if (!authenticated_) {
+      Reply reply;
+      const ReplyParseResult result = parse_reply_header(
+          {base + receive_start_, receive_end_ - receive_start_}, reply, 0);
+      if (result.status == ReplyParseResult::kNeedMore) break;
+      const std::string_view line(base + receive_start_, result.consumed);
+      if (result.status == ReplyParseResult::kMalformed) {
+        fail("upstream sent a malformed reply");
+        return;
+      }
+      receive_start_ += static_cast<uint32_t>(result.consumed);
+      if (!handle_auth_reply(reply, line)) return;
+      continue;
+    }
     if (in_data_) {
       const uint64_t available = receive_end_ - receive_start_;
       const uint64_t take = std::min(available, data_remaining_);
@@ -543,7 +741,12 @@ void UpstreamConnection::check_timeout(int64_t now_ms) {
   if (state_ == State::kConnecting && now_ms >= connect_deadline_ms_) {
     fail("upstream connect timeout");
   } else if (inflight_count_ > 0 && inflight_[inflight_head_].deadline_ms <= now_ms) {
-    fail("upstream timeout");
+    if (state_ == State::kConnected && !session_ready()) {
+      fail(tls_ != nullptr && !tls_->handshake_done() ? "upstream TLS handshake timeout"
+                                                      : "upstream authentication timeout");
+    } else {
+      fail("upstream timeout");
+    }
   }
 }
 
@@ -567,6 +770,11 @@ void UpstreamConnection::fail(const char* reason) {
   }
   const bool had_requests = inflight_count_ > 0 || !out_.empty();
   state_ = State::kClosed;
+  tls_.reset();  // (moved to retired_ when the kernel may still use its buffers)
+  credentials_.reset();
+  authenticated_ = true;
+  auth_sent_ = 0;
+  sending_auth_ = false;
   watching_write_ = false;
   out_.release();
   release_receive_buffer();

@@ -4,12 +4,16 @@
 // strictly and matched to requests in FIFO order, and each reply's bytes are
 // copied into the PendingReply of the client that asked. A malformed,
 // unexpected or late reply fails the connection: it is closed and every
-// request on it fails with SERVER_ERROR; nothing is forwarded raw.
+// request on it fails with SERVER_ERROR; nothing is forwarded raw. With
+// UpstreamSecurity, a new connection first runs its TLS handshake and then
+// authenticates; queued requests wait until both succeed, and either failing
+// fails the connection (never a fall back to plaintext).
 #pragma once
 
 #include <sys/uio.h>
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -19,7 +23,9 @@
 #include "protocol/request.h"
 #include "proxy/core/reactor.h"
 #include "proxy/upstream/command_stats.h"
+#include "proxy/tls/tls_stream.h"
 #include "proxy/upstream/reply_groups.h"
+#include "proxy/upstream/upstream_security.h"
 #include "proxy/upstream/upstream_server.h"
 
 namespace mcguard {
@@ -66,6 +72,11 @@ struct UpstreamContext {
   // wait for the next event.
   bool unflushed = false;
   UpstreamCommandStats* command_stats = nullptr;  // counts gathered replies cut short
+  // TLS and authentication for new connections (null: plaintext, no auth).
+  const UpstreamSecurity* security = nullptr;
+  // Where TLS sessions take their ciphertext buffers: the worker's upstream
+  // TLS pool, apart from the clients' so neither side can starve the other.
+  BufferPool* tls_pool = nullptr;
 };
 
 class UpstreamConnection final : public IoHandler {
@@ -95,6 +106,8 @@ class UpstreamConnection final : public IoHandler {
   void on_sent(int fd, int result) override;
 
   bool connected() const { return state_ == State::kConnected; }
+  // Connected, and its TLS handshake and authentication (when asked) are done.
+  bool ready() const { return state_ == State::kConnected && session_ready(); }
   // When check_timeout next has something to do (-1: nothing pending).
   int64_t next_deadline_ms() const;
 
@@ -110,6 +123,27 @@ class UpstreamConnection final : public IoHandler {
   };
 
   bool connect();
+  // Starts the TLS session and loads the credentials; false when it failed the connection.
+  bool start_session();
+  // The TCP connection is up: under TLS, the handshake starts. False when it failed.
+  bool on_connected();
+  bool session_ready() const { return (tls_ == nullptr || tls_->handshake_done()) && authenticated_; }
+  // The next bytes to send (ciphertext under TLS); 0 when nothing can go now.
+  size_t next_send(iovec* iov, size_t max_iov);
+  // `n` bytes of what next_send named went out.
+  void sent(size_t n);
+  // Encrypts the authentication request, or the queued requests once
+  // authenticated, while the TLS session takes them.
+  void encrypt_queued();
+  // Reads the TLS session's plaintext into the receive buffer and handles the
+  // replies; false when the connection failed.
+  bool drain_tls();
+  // Fails the connection when the TLS session failed or was closed; counts a
+  // finished handshake. False when the connection failed.
+  bool check_tls();
+  // The answer to the authentication request; false when it failed the connection.
+  bool handle_auth_reply(const Reply& reply, std::string_view line);
+  void read_tls();
   void write_queued();
   void handle_replies();
   bool handle_reply(const Reply& reply, std::string_view line);
@@ -141,6 +175,14 @@ class UpstreamConnection final : public IoHandler {
   int64_t connect_deadline_ms_ = 0;
   bool watching_write_ = false;
 
+  // The connection's session: TLS (null: plaintext) and authentication.
+  std::unique_ptr<tls::TlsStream> tls_;
+  bool handshake_counted_ = false;
+  std::shared_ptr<const UpstreamCredentials> credentials_;  // null: no authentication
+  size_t auth_sent_ = 0;         // bytes of credentials_->request handed on
+  bool authenticated_ = true;    // false until the auth request is answered STORED
+  bool sending_auth_ = false;    // the send in progress is from the auth request
+
   BufferChain out_;  // request bytes not yet written
 
   std::vector<Inflight> inflight_;  // ring; capacity kept
@@ -163,6 +205,8 @@ class UpstreamConnection final : public IoHandler {
     int fd;
     uint32_t receive_buffer;
     BufferChain out;
+    std::unique_ptr<tls::TlsStream> tls;  // its wire buffers may be in the kernel's hands
+    std::shared_ptr<const UpstreamCredentials> credentials;
     bool receive_inflight;
     bool send_inflight;
   };

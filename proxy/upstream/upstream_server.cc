@@ -27,4 +27,19 @@ void UpstreamServer::record_failure(int64_t now_ms, const UpstreamSettings& sett
   down = true;
 }
 
+void UpstreamServer::log_security_failure(int64_t now_ms, const std::string& why) {
+  if (now_ms - security_logged_ms < kSecurityLogIntervalMs) {
+    ++security_log_suppressed;
+    return;
+  }
+  if (security_log_suppressed > 0) {
+    spdlog::warn("upstream {}: {} ({} more like it not logged)", name, why,
+                 security_log_suppressed);
+  } else {
+    spdlog::warn("upstream {}: {}", name, why);
+  }
+  security_logged_ms = now_ms;
+  security_log_suppressed = 0;
+}
+
 }  // namespace mcguard

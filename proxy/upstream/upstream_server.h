@@ -64,6 +64,14 @@ struct UpstreamServer {
 
   Counter requests;
   Counter failures;
+  // TLS sessions opened to it: full handshakes, and sessions resumed from the cache.
+  Counter tls_handshakes;
+  Counter tls_resumptions;
+  // Why its sessions fail (TLS, credentials) is logged at most once per
+  // kSecurityLogIntervalMs; the rest are counted in the next line.
+  static constexpr int64_t kSecurityLogIntervalMs = 5000;
+  int64_t security_logged_ms = -kSecurityLogIntervalMs;
+  uint64_t security_log_suppressed = 0;
   // From a request's queueing to its whole reply, for requests answered.
   LatencyHistogram reply_latency;
 
@@ -71,6 +79,8 @@ struct UpstreamServer {
   bool unavailable(int64_t now_ms) const { return down && now_ms < retry_at_ms; }
   void record_success();
   void record_failure(int64_t now_ms, const UpstreamSettings& settings);
+  // Logs why a session to it could not be set up, rate-limited.
+  void log_security_failure(int64_t now_ms, const std::string& why);
 };
 
 }  // namespace mcguard

@@ -199,6 +199,20 @@ UpstreamTier::~UpstreamTier() {
   }
 }
 
+void UpstreamTier::set_security(const UpstreamSecurity* security) {
+  context_.security = security;
+  if (security == nullptr || security->tls() == nullptr) return;
+  uint32_t connections = 0;
+  for (const UpstreamServer& server : servers_) {
+    connections += static_cast<uint32_t>(server.connections.size());
+  }
+  // One buffer for ciphertext in, one for ciphertext out, per connection. A
+  // failed connection whose operations the kernel still holds keeps its two
+  // until they report, while its replacement takes two more: hence twice that.
+  tls_pool_ = std::make_unique<BufferPool>(4 * connections, pool_.buffer_size());
+  context_.tls_pool = tls_pool_.get();
+}
+
 bool UpstreamTier::can_accept(const Request& request, const ReplyQueue& client) {
   if (!held_clients_.empty()) {
     for (const auto& [id, count] : held_clients_) {

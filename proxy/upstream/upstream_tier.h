@@ -8,6 +8,7 @@
 #pragma once
 
 #include <deque>
+#include <memory>
 #include <span>
 #include <string_view>
 
@@ -51,6 +52,14 @@ class UpstreamTier final : public Tier, private SplitIndexHandler {
   const SplitStats& split_stats() const { return split_stats_; }
   // memcached's command counters as the forwarded requests and replies show them.
   const UpstreamCommandStats& command_stats() const { return command_stats_; }
+  // TLS and authentication for every connection opened from now on (the
+  // process's; it must outlive the tier). Under TLS the sessions' ciphertext
+  // buffers come from a pool of the tier's own: two per connection.
+  void set_security(const UpstreamSecurity* security);
+  // Bytes held by that pool (0: no TLS).
+  uint64_t tls_pool_bytes() const {
+    return tls_pool_ ? uint64_t{tls_pool_->capacity()} * tls_pool_->buffer_size() : 0;
+  }
   // `stats detail`: get hits are counted by key prefix here.
   void set_prefix_stats(PrefixStats* prefixes) { groups_.set_prefix_stats(prefixes); }
 
@@ -82,6 +91,7 @@ class UpstreamTier final : public Tier, private SplitIndexHandler {
   UpstreamCommandStats command_stats_;  // before groups_, which counts into it
   ReplyGroups groups_;
   UpstreamContext context_;
+  std::unique_ptr<BufferPool> tls_pool_;  // before servers_: their sessions hold its buffers
   std::deque<UpstreamServer> servers_;
   KetamaRing ring_;
   SplitStats split_stats_;

@@ -425,6 +425,12 @@ TEST(BenchOptions, DefaultsVerifyAndClampThreads) {
   EXPECT_EQ(o.host, "::1");
 }
 
+TEST(BenchOptions, ServerMayBeAUnixSocket) {
+  const BenchOptions o = parse_ok({"--server", "unix:/run/mcguard.sock"});
+  EXPECT_EQ(o.unix_path, "/run/mcguard.sock");
+  EXPECT_NE(parse_error({"--server", "unix:"}).find("unix:PATH"), std::string::npos);
+}
+
 TEST(BenchOptions, RejectsBadInput) {
   EXPECT_NE(parse_error({"--duration", "5", "--requests", "10"}).find("not both"),
             std::string::npos);

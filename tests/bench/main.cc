@@ -3,6 +3,7 @@
 // through the phases together and prints the merged report. Exit status 1 when any error was seen.
 #include <netdb.h>
 #include <sys/resource.h>
+#include <sys/un.h>
 
 #include <atomic>
 #include <barrier>
@@ -72,19 +73,27 @@ int main(int argc, char** argv) {
   }
   const BenchOptions options = *parsed.options;
 
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* resolved = nullptr;
-  if (const int rc = getaddrinfo(options.host.c_str(), options.port.c_str(), &hints, &resolved);
-      rc != 0) {
-    fprintf(stderr, "mcguard-bench: cannot resolve %s: %s\n", options.host.c_str(),
-            gai_strerror(rc));
-    return 2;
-  }
   SharedRun run;
-  std::memcpy(&run.address, resolved->ai_addr, resolved->ai_addrlen);
-  run.address_len = resolved->ai_addrlen;
-  freeaddrinfo(resolved);
+  if (!options.unix_path.empty()) {
+    sockaddr_un unix_address{};
+    unix_address.sun_family = AF_UNIX;
+    std::memcpy(unix_address.sun_path, options.unix_path.c_str(), options.unix_path.size() + 1);
+    std::memcpy(&run.address, &unix_address, sizeof unix_address);
+    run.address_len = sizeof unix_address;
+  } else {
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* resolved = nullptr;
+    if (const int rc = getaddrinfo(options.host.c_str(), options.port.c_str(), &hints, &resolved);
+        rc != 0) {
+      fprintf(stderr, "mcguard-bench: cannot resolve %s: %s\n", options.host.c_str(),
+              gai_strerror(rc));
+      return 2;
+    }
+    std::memcpy(&run.address, resolved->ai_addr, resolved->ai_addrlen);
+    run.address_len = resolved->ai_addrlen;
+    freeaddrinfo(resolved);
+  }
 
   rlim_t fd_limit = 0;
   if (!raise_fd_limit(rlim_t{options.connections} + options.threads + 64, &fd_limit)) {

@@ -56,7 +56,8 @@ std::string usage() {
   return R"(usage: mcguard-bench [options]
 Load generator and correctness check for a memcached text-protocol server.
 
-  --server HOST:PORT       server to load (default 127.0.0.1:11211)
+  --server HOST:PORT       server to load (default 127.0.0.1:11211); unix:PATH for a
+                           UNIX socket
   --threads N              event-loop threads, each owning its connections (default 2)
   --connections N          connections in total (default 50)
   --pipeline N             requests in flight per connection (default 1)
@@ -139,7 +140,13 @@ ParseResult parse_options(const std::vector<std::string_view>& args) {
       }
       value = args[++i];
     }
-    if (name == "--server") {
+    if (name == "--server" && value.starts_with("unix:")) {
+      o.unix_path = std::string(value.substr(5));
+      if (o.unix_path.empty() || o.unix_path.size() >= 108) {
+        result.message = fail(name, value, "expected unix:PATH of 1..107 bytes");
+        return result;
+      }
+    } else if (name == "--server") {
       const size_t colon = value.rfind(':');
       if (colon == std::string_view::npos || colon == 0 || colon + 1 == value.size()) {
         result.message = fail(name, value, "expected HOST:PORT");

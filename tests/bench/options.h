@@ -16,6 +16,7 @@ namespace mcguard::bench {
 struct BenchOptions {
   std::string host = "127.0.0.1";
   std::string port = "11211";
+  std::string unix_path;  // --server unix:PATH: a UNIX socket instead of host and port
   unsigned threads = 2;
   unsigned connections = 50;
   unsigned pipeline = 1;

@@ -80,8 +80,9 @@ std::string format_text(const RunReport& r) {
   const BenchOptions& o = *r.options;
   const PhaseStats& m = r.measure;
   std::string out;
-  append(&out, "server           %s:%s, %u threads, %u connections, pipeline %u\n", o.host.c_str(),
-         o.port.c_str(), o.threads, o.connections, o.pipeline);
+  const std::string server = o.unix_path.empty() ? o.host + ":" + o.port : "unix:" + o.unix_path;
+  append(&out, "server           %s, %u threads, %u connections, pipeline %u\n", server.c_str(),
+         o.threads, o.connections, o.pipeline);
   append(&out, "workload         set:get %u:%u, %llu keys %s", o.set_weight, o.get_weight,
          static_cast<ull>(o.keys), distribution_name(o.distribution));
   if (o.distribution == Distribution::kZipfian) append(&out, " (theta %.2f)", o.zipf_theta);
@@ -127,7 +128,8 @@ std::string format_json(const RunReport& r) {
   const BenchOptions& o = *r.options;
   const PhaseStats& m = r.measure;
   std::string out = "{";
-  append(&out, "\"server\":%s,", json_string(o.host + ":" + o.port).c_str());
+  append(&out, "\"server\":%s,",
+         json_string(o.unix_path.empty() ? o.host + ":" + o.port : "unix:" + o.unix_path).c_str());
   append(&out, "\"threads\":%u,\"connections\":%u,\"pipeline\":%u,", o.threads, o.connections,
          o.pipeline);
   append(&out, "\"ratio\":\"%u:%u\",\"keys\":%llu,\"distribution\":\"%s\",", o.set_weight,

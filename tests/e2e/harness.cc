@@ -9,6 +9,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -39,6 +40,23 @@ sockaddr_in loopback(uint16_t port) {
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   return addr;
+}
+
+// A connect to the UNIX socket at `path` (non-blocking afterwards), or -1.
+int connect_unix_path(const std::string& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) return -1;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  // A local connect never waits for a handshake: it succeeds or fails at once.
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  return fd;
 }
 
 // A non-blocking connect to 127.0.0.1:port that completes within `deadline`.
@@ -143,7 +161,8 @@ uint16_t pick_free_port() {
 std::unique_ptr<ServerProcess> ServerProcess::start(const std::vector<std::string>& argv,
                                                     std::string* error, int stop_signal,
                                                     milliseconds timeout, uint16_t fixed_port,
-                                                    const std::vector<std::string>& env) {
+                                                    const std::vector<std::string>& env,
+                                                    const std::string& ready_unix_path) {
   const int attempts = fixed_port == 0 ? 5 : 1;
   std::string failures;
   for (int attempt = 0; attempt < attempts; ++attempt) {
@@ -197,7 +216,8 @@ std::unique_ptr<ServerProcess> ServerProcess::start(const std::vector<std::strin
         }
         break;  // probably lost the port: retry on another one
       }
-      int fd = connect_loopback(port, Clock::now() + milliseconds(200));
+      int fd = ready_unix_path.empty() ? connect_loopback(port, Clock::now() + milliseconds(200))
+                                       : connect_unix_path(ready_unix_path);
       if (fd >= 0) {
         ::close(fd);
         // The port answers; make sure it is our child that answers.
@@ -267,6 +287,16 @@ std::optional<Client> Client::connect(uint16_t port, milliseconds timeout) {
   int fd = connect_loopback(port, Clock::now() + timeout);
   if (fd < 0) return std::nullopt;
   return Client(fd);
+}
+
+std::optional<Client> Client::connect_unix(const std::string& path, milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    // A full backlog refuses at once (EAGAIN): try again until the deadline.
+    if (int fd = connect_unix_path(path); fd >= 0) return Client(fd);
+    if (Clock::now() >= deadline) return std::nullopt;
+    std::this_thread::sleep_for(kPollInterval);
+  }
 }
 
 Client::Client(Client&& other) noexcept
@@ -530,6 +560,11 @@ std::unique_ptr<ServerProcess> start_subject(std::string* error, const McguardOp
       if (space != 0) argv.emplace_back(rest.substr(0, space));
       rest.remove_prefix(space == std::string_view::npos ? rest.size() : space + 1);
     }
+  }
+  if (!options.log_file.empty()) {
+    // The shell redirects stderr and execs mcguard in its own place (same pid).
+    const std::string redirect = "exec \"$0\" \"$@\" 2>>'" + options.log_file + "'";
+    argv.insert(argv.begin(), {"/bin/sh", "-c", redirect});
   }
   auto subject = ServerProcess::start(argv, error, SIGTERM, milliseconds(10000), 0, options.env);
   if (subject == nullptr) return nullptr;

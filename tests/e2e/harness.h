@@ -41,11 +41,14 @@ class ServerProcess {
   // A non-zero `port` is used instead of a free one (no retries elsewhere).
   // The child gets this process's environment plus the "NAME=value" entries of
   // `env`, which replace variables of the same name.
+  // A non-empty `ready_unix_path`: the server is ready when that UNIX socket
+  // accepts connections instead (for a server with no TCP listener).
   static std::unique_ptr<ServerProcess> start(const std::vector<std::string>& argv,
                                               std::string* error, int stop_signal,
                                               milliseconds timeout = milliseconds(10000),
                                               uint16_t port = 0,
-                                              const std::vector<std::string>& env = {});
+                                              const std::vector<std::string>& env = {},
+                                              const std::string& ready_unix_path = "");
 
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
@@ -89,10 +92,13 @@ struct ReadResult {
   bool timed_out = false;  // the deadline passed before the condition held
 };
 
-// Blocking TCP client for one connection to 127.0.0.1.
+// Blocking client for one connection to 127.0.0.1 (or a UNIX socket).
 class Client {
  public:
   static std::optional<Client> connect(uint16_t port, milliseconds timeout = milliseconds(3000));
+  // The same over the UNIX socket at `path`.
+  static std::optional<Client> connect_unix(const std::string& path,
+                                            milliseconds timeout = milliseconds(3000));
 
   // An unconnected client: sends fail and reads report a closed peer.
   Client() = default;
@@ -179,6 +185,8 @@ struct McguardOptions {
   // "NAME=value" entries added to mcguard's environment (e.g. LD_PRELOAD); the
   // upstream memcached servers started for MCGUARD_E2E_UPSTREAMS do not get them.
   std::vector<std::string> env;
+  // Non-empty: mcguard's log (stderr) is appended to this file, for tests of what it logs.
+  std::string log_file;
 };
 
 constexpr size_t kMaxValueSize = 8u << 20;  // McguardOptions::max_value_size

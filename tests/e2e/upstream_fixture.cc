@@ -169,7 +169,7 @@ void UpstreamTest::SetUp() {
 void UpstreamTest::start_upstreams(int n) {
   for (int i = 0; i < n; ++i) {
     std::string error;
-    auto server = start_memcached(&error);
+    auto server = start_memcached(&error, kReferenceItemSizeMax, 4096, 0, upstream_args_);
     ASSERT_NE(server, nullptr) << "upstream memcached " << i << ": " << error;
     upstream_ports_.push_back(server->port());
     upstreams_.push_back(std::move(server));
@@ -197,7 +197,8 @@ void UpstreamTest::kill_upstream(int i) {
 void UpstreamTest::restart_upstream(int i) {
   upstreams_[i].reset();
   std::string error;
-  upstreams_[i] = start_memcached(&error, kReferenceItemSizeMax, 4096, upstream_ports_[i]);
+  upstreams_[i] =
+      start_memcached(&error, kReferenceItemSizeMax, 4096, upstream_ports_[i], upstream_args_);
   ASSERT_NE(upstreams_[i], nullptr) << "restarting upstream " << i << ": " << error;
 }
 

@@ -111,6 +111,9 @@ class UpstreamTest : public ::testing::Test {
   // i's keys. Fails the test (and returns what it has) after 2,000 keys.
   std::vector<std::vector<std::string>> keys_by_server(std::string_view prefix, int per_server);
 
+  // Appended to every upstream memcached's command line (start and restart),
+  // e.g. TLS or -Y options.
+  std::vector<std::string> upstream_args_;
   std::vector<uint16_t> upstream_ports_;
   std::vector<std::unique_ptr<ServerProcess>> upstreams_;  // nullptr while stopped
   std::unique_ptr<ServerProcess> proxy_;

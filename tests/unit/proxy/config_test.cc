@@ -196,18 +196,161 @@ TEST(ConfigListen, HostPortForms) {
   s = accepted({"--listen-host=::", "--port=65535"});
   EXPECT_EQ(s.listen_host, "::");
   EXPECT_EQ(s.listen_port, 65535);
-  // --listen-host and --port refine --listen.
+  // -l and -p name a TCP listener of their own, after every --listen.
   s = accepted({"--listen", "1.2.3.4:5", "-p", "6"});
-  EXPECT_EQ(s.listen_host, "1.2.3.4");
-  EXPECT_EQ(s.listen_port, 6);
+  ASSERT_EQ(s.listeners.size(), 2u);
+  EXPECT_EQ(listen_address_text(s.listeners[1]), "127.0.0.1:6");
+  EXPECT_EQ(s.listen_host, "1.2.3.4") << "the first TCP listener";
+  EXPECT_EQ(s.listen_port, 5);
+  s = accepted({"-l", "10.0.0.1"});
+  EXPECT_EQ(listen_address_text(s.listeners.at(0)), "10.0.0.1:11211");
 }
 
 TEST(ConfigListen, BadValuesAreRefused) {
-  for (const char* text : {"localhost", ":11211", "host:", "host:99999", "host:12x", "host:-1"}) {
+  for (const char* text : {"localhost", ":11211", "host:", "host:99999", "host:12x", "host:-1",
+                           "tls:host", "tls::1", "[::1:5", "::1]:5"}) {
     EXPECT_EQ(refused({"--listen", text}),
-              std::string("--listen wants HOST:PORT, got '") + text + "'");
+              std::string("--listen wants HOST:PORT, [IPv6]:PORT, unix:PATH or tls:HOST:PORT, "
+                          "got '") +
+                  text + "'");
   }
   EXPECT_EQ(refused({"-p", "65536"}), "--port out of range: 65536");
+  EXPECT_EQ(refused({"--listen", "unix:"}), "--listen unix: wants a PATH");
+  EXPECT_THAT(refused({"--listen", "unix:/" + std::string(120, 'x')}),
+              HasSubstr("UNIX socket path longer than 107 bytes"));
+  EXPECT_EQ(refused({"--listen", "127.0.0.1:7", "--listen", "127.0.0.1:7"}),
+            "listener 127.0.0.1:7 is given twice");
+  EXPECT_EQ(refused({"--listen", "unix:/tmp/a", "-s", "/tmp/a"}),
+            "listener unix:/tmp/a is given twice");
+}
+
+TEST(ConfigListen, SeveralListenersKeepTheirOrder) {
+  const Settings s =
+      accepted({"--listen", "unix:/run/mc.sock", "--listen", "[::1]:7000", "--listen",
+                "tls:127.0.0.1:7001", "--listen", "tls:[::1]:7002", "--listen", "0.0.0.0:7003",
+                "--tls-cert", "c.pem", "--tls-key", "k.pem"});
+  ASSERT_EQ(s.listeners.size(), 5u);
+  EXPECT_EQ(s.listeners[0].kind, ListenAddress::Kind::kUnix);
+  EXPECT_EQ(s.listeners[0].path, "/run/mc.sock");
+  EXPECT_EQ(s.listeners[1].kind, ListenAddress::Kind::kTcp);
+  EXPECT_EQ(s.listeners[1].host, "::1");
+  EXPECT_EQ(s.listeners[1].port, 7000);
+  EXPECT_EQ(s.listeners[2].kind, ListenAddress::Kind::kTls);
+  EXPECT_EQ(s.listeners[2].host, "127.0.0.1");
+  EXPECT_EQ(s.listeners[2].port, 7001);
+  EXPECT_EQ(listen_address_text(s.listeners[3]), "tls:[::1]:7002");
+  EXPECT_EQ(listen_address_text(s.listeners[4]), "0.0.0.0:7003");
+  // listen_host/listen_port: the first TCP listener, not the unix: or tls: ones.
+  EXPECT_EQ(s.listen_host, "::1");
+  EXPECT_EQ(s.listen_port, 7000);
+}
+
+TEST(ConfigListen, DefaultIsOneTcpListener) {
+  const Settings s = accepted({});
+  ASSERT_EQ(s.listeners.size(), 1u);
+  EXPECT_EQ(listen_address_text(s.listeners[0]), "127.0.0.1:11211");
+  EXPECT_EQ(s.unix_mask, 0700u);
+}
+
+TEST(ConfigListen, UnixSocketAloneHasNoTcpListener) {
+  Settings s = accepted({"-s", "/tmp/mcguard.sock"});
+  ASSERT_EQ(s.listeners.size(), 1u);
+  EXPECT_EQ(s.listeners[0].kind, ListenAddress::Kind::kUnix);
+  EXPECT_EQ(s.listeners[0].path, "/tmp/mcguard.sock");
+  EXPECT_EQ(s.listen_port, 0) << "no TCP listener";
+  // With -p as well, memcached's pair: a TCP listener and the socket.
+  s = accepted({"--unix-socket", "/tmp/mcguard.sock", "-p", "7000"});
+  ASSERT_EQ(s.listeners.size(), 2u);
+  EXPECT_EQ(listen_address_text(s.listeners[0]), "127.0.0.1:7000");
+  EXPECT_EQ(listen_address_text(s.listeners[1]), "unix:/tmp/mcguard.sock");
+  EXPECT_EQ(s.listen_port, 7000);
+}
+
+TEST(ConfigListen, UnixMaskIsOctal) {
+  EXPECT_EQ(accepted({"-a", "0660"}).unix_mask, 0660u);
+  EXPECT_EQ(accepted({"--unix-mask", "777"}).unix_mask, 0777u);
+  EXPECT_EQ(accepted({"--unix-mask=0"}).unix_mask, 0u);
+  for (const char* text : {"0800", "1000", "rw", "", "0x1ff", "-1", "0777 "}) {
+    EXPECT_EQ(refused({"--unix-mask", text}),
+              std::string("--unix-mask wants an octal mode of at most 0777, got '") + text + "'");
+  }
+}
+
+TEST(ConfigListen, ListenersFromFileAndCommandLineAddUp) {
+  const ConfigFile file(
+      "listen = unix:/tmp/from-file.sock\n"
+      "unix-mask = 0660\n");
+  const Settings s = accepted({"--config", file.path(), "--listen", "127.0.0.1:9000"});
+  ASSERT_EQ(s.listeners.size(), 2u);
+  EXPECT_EQ(listen_address_text(s.listeners[0]), "127.0.0.1:9000");
+  EXPECT_EQ(listen_address_text(s.listeners[1]), "unix:/tmp/from-file.sock");
+  EXPECT_EQ(s.unix_mask, 0660u);
+}
+
+TEST(ConfigTls, ClientTlsOptions) {
+  const Settings s = accepted({"--listen", "tls:127.0.0.1:0", "--tls-cert", "/c.pem", "--tls-key",
+                               "/k.pem", "--tls-ca", "/ca.pem", "--tls-verify-client", "require",
+                               "--tls-ciphers", "ECDHE+AESGCM"});
+  EXPECT_EQ(s.tls_cert, "/c.pem");
+  EXPECT_EQ(s.tls_key, "/k.pem");
+  EXPECT_EQ(s.tls_ca, "/ca.pem");
+  EXPECT_EQ(s.tls_ciphers, "ECDHE+AESGCM");
+  EXPECT_EQ(s.tls_verify_client, TlsVerifyClient::kRequire);
+  EXPECT_EQ(accepted({}).tls_verify_client, TlsVerifyClient::kNone);
+  EXPECT_EQ(accepted({"--tls-ca", "/ca", "--tls-verify-client", "optional"}).tls_verify_client,
+            TlsVerifyClient::kOptional);
+  EXPECT_EQ(accepted({"--tls-verify-client", "none"}).tls_verify_client, TlsVerifyClient::kNone);
+}
+
+TEST(ConfigTls, ClientTlsErrors) {
+  EXPECT_EQ(refused({"--listen", "tls:127.0.0.1:0"}),
+            "a tls: listener needs --tls-cert and --tls-key");
+  EXPECT_EQ(refused({"--listen", "tls:127.0.0.1:0", "--tls-cert", "/c.pem"}),
+            "a tls: listener needs --tls-cert and --tls-key");
+  EXPECT_EQ(refused({"--tls-verify-client", "require"}),
+            "--tls-verify-client optional or require needs --tls-ca");
+  EXPECT_EQ(refused({"--tls-verify-client", "always"}),
+            "--tls-verify-client must be none, optional or require");
+  EXPECT_EQ(refused({"--tls-cert", ""}), "--tls-cert wants a file name");
+}
+
+TEST(ConfigTls, UpstreamTlsOptionsImplyUpstreamTls) {
+  const std::vector<std::string> upstream = {"--upstream", "127.0.0.1:11211"};
+  auto with_upstream = [&](std::vector<std::string> args) {
+    args.insert(args.end(), upstream.begin(), upstream.end());
+    return accepted(args);
+  };
+  EXPECT_FALSE(with_upstream({}).upstream_tls);
+  EXPECT_TRUE(with_upstream({"--upstream-tls"}).upstream_tls);
+  Settings s = with_upstream({"--upstream-tls-ca", "/ca.pem"});
+  EXPECT_TRUE(s.upstream_tls);
+  EXPECT_EQ(s.upstream_tls_ca, "/ca.pem");
+  s = with_upstream({"--upstream-tls-cert", "/c.pem", "--upstream-tls-key", "/k.pem"});
+  EXPECT_TRUE(s.upstream_tls);
+  EXPECT_EQ(s.upstream_tls_cert, "/c.pem");
+  EXPECT_EQ(s.upstream_tls_key, "/k.pem");
+  s = with_upstream({"--upstream-tls-server-name", "cache.internal"});
+  EXPECT_TRUE(s.upstream_tls);
+  EXPECT_EQ(s.upstream_tls_server_name, "cache.internal");
+  s = with_upstream({"--upstream-auth-file", "/etc/mcguard/auth"});
+  EXPECT_FALSE(s.upstream_tls) << "authentication alone does not imply TLS";
+  EXPECT_EQ(s.upstream_auth_file, "/etc/mcguard/auth");
+  const ConfigFile file("upstream-tls = true\nupstream = 127.0.0.1:11211\n");
+  EXPECT_TRUE(accepted({"--config", file.path()}).upstream_tls);
+}
+
+TEST(ConfigTls, UpstreamTlsErrors) {
+  EXPECT_EQ(refused({"--upstream", "127.0.0.1:1", "--upstream-tls-cert", "/c.pem"}),
+            "--upstream-tls-cert and --upstream-tls-key go together");
+  EXPECT_EQ(refused({"--upstream", "127.0.0.1:1", "--upstream-tls-key", "/k.pem"}),
+            "--upstream-tls-cert and --upstream-tls-key go together");
+  EXPECT_EQ(refused({"--upstream-tls"}), "--upstream-tls needs at least one --upstream");
+  EXPECT_EQ(refused({"--upstream-tls-ca", "/ca.pem"}),
+            "--upstream-tls needs at least one --upstream");
+  EXPECT_EQ(refused({"--upstream-auth-file", "/auth"}),
+            "--upstream-auth-file needs at least one --upstream");
+  EXPECT_EQ(refused({"--upstream", "127.0.0.1:1", "--upstream-auth-file", ""}),
+            "--upstream-auth-file wants a file name");
 }
 
 TEST(ConfigListen, ReusePortIsAnOptInSwitch) {
