@@ -62,11 +62,12 @@ void log_start(const mcguard::Settings& s, const mcguard::Server& server) {
                listening, engine.description, tier, s.threads);
   spdlog::info(
       "memory budget {}: pool {} ({} workers x {} buffers x {} B) + {} {} + connections {} "
-      "({} x {} B) + io_uring receive buffers {}; max value {} B{}",
+      "({} x {} B) + io_uring receive buffers {} + TLS sessions {} ({} x {} B); max value {} B{}",
       mebibytes(budget.total()), mebibytes(budget.pool), s.threads, s.buffers_per_worker(),
       s.buffer_size, s.upstreams.empty() ? "store" : "reply pool", mebibytes(budget.store),
       mebibytes(budget.connections), s.max_connections, budget.per_connection,
-      mebibytes(budget.receive_ring), s.max_value_size, describe_split_limit(s, split));
+      mebibytes(budget.receive_ring), mebibytes(budget.tls), budget.tls_sessions,
+      budget.per_tls_session, s.max_value_size, describe_split_limit(s, split));
   if (!s.config_path.empty()) spdlog::info("configuration read from {}", s.config_path);
 }
 

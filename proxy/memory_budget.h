@@ -15,7 +15,14 @@ struct MemoryBudget {
   uint64_t store = 0;           // the embedded store, or the upstream tier's reply pool
   uint64_t connections = 0;     // per_connection x max_connections
   uint64_t receive_ring = 0;    // io_uring provided receive buffers (0 under epoll)
-  uint64_t total() const { return pool + store + connections + receive_ring; }
+  // TLS sessions: OpenSSL's state for one session at most (its idle state and
+  // the record buffers it holds mid-record); the ciphertext itself is in pool
+  // buffers. Counted for every client connection when a tls: listener exists,
+  // and for every upstream connection under --upstream-tls.
+  uint64_t per_tls_session = 0;
+  uint64_t tls_sessions = 0;  // how many may exist at once
+  uint64_t tls = 0;           // per_tls_session x tls_sessions
+  uint64_t total() const { return pool + store + connections + receive_ring + tls; }
 };
 
 // The budget of `settings` run with (`uring`) or without io_uring.

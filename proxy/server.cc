@@ -393,7 +393,9 @@ admin::StatsSnapshot Server::snapshot() const {
   s.threads = settings_.threads;
   s.buffer_size = settings_.buffer_size;
   s.value_ceiling = settings_.max_value_size;
-  s.memory_budget = memory_budget(settings_, engine_.uring).total();
+  const MemoryBudget budget = memory_budget(settings_, engine_.uring);
+  s.memory_budget = budget.total();
+  s.memory_per_tls_session = budget.per_tls_session;
   s.chain_buffers = uint64_t{settings_.chain_buffer_limit()} * settings_.threads;
   s.ready = ready();
   s.draining = draining_;

@@ -156,6 +156,7 @@ void append_limits_and_pool(std::string& out, const StatsSnapshot& s) {
   append_stat(out, "mcguard_pool_high_water", s.pool.high_water);
   append_stat(out, "mcguard_pool_failed_acquires", s.pool.failed);
   append_stat(out, "mcguard_memory_budget", s.memory_budget);
+  append_stat(out, "mcguard_memory_per_tls_session", s.memory_per_tls_session);
 }
 
 // Values seen by size class (all prefixes): the count at or below each bound.

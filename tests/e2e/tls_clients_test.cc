@@ -268,5 +268,30 @@ TEST_F(TlsClients, GarbageOnTheTlsPortNeverHarmsWhatIsStored) {
       << " connections";
 }
 
+TEST_F(TlsClients, IdleSessionsCostNoMoreThanTheBudgetSays) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  constexpr int kSessions = 300;
+  const long long per_session_budget = stat("mcguard_memory_per_tls_session");
+  ASSERT_GT(per_session_budget, 0);
+  const long rss_before = server_->rss_kib().value_or(-1);
+  ASSERT_GT(rss_before, 0);
+  std::vector<std::unique_ptr<TlsTestClient>> sessions;
+  for (int i = 0; i < kSessions; ++i) {
+    sessions.push_back(tls_client());
+    ASSERT_NE(sessions.back(), nullptr) << "session " << i;
+    // One exchange each, so every session is established on the server too.
+    ASSERT_TRUE(sessions.back()->send_all("version\r\n"));
+    ASSERT_TRUE(sessions.back()->read_until("\r\n").starts_with("VERSION ")) << i;
+  }
+  const long rss_idle = server_->rss_kib().value_or(-1);
+  const double per_session = (rss_idle - rss_before) * 1024.0 / kSessions;
+  std::printf(
+      "[ INFO     ] VmRSS %ld KiB before, %ld KiB with %d idle TLS sessions: %.0f bytes each"
+      " (budget %lld per session, plus the connection's own)\n",
+      rss_before, rss_idle, kSessions, per_session, per_session_budget);
+  EXPECT_LT(per_session, static_cast<double>(per_session_budget));
+  EXPECT_EQ(stat("mcguard_tls_handshakes"), kSessions);
+}
+
 }  // namespace
 }  // namespace mcguard::e2e
