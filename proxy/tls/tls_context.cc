@@ -71,6 +71,24 @@ bool load_identity(SSL_CTX* context, const std::string& cert, const std::string&
   return true;
 }
 
+// OpenSSL fills a certificate's extension cache lazily, on first use, and two handshakes that
+// first verify against the same shared certificate at once race on it (ThreadSanitizer reports
+// it; openssl/openssl#25202). Filling the caches here, before any worker shares the context,
+// closes that window for every certificate loaded from our files.
+void fill_certificate_caches(SSL_CTX* context) {
+  STACK_OF(X509_OBJECT)* objects = X509_STORE_get0_objects(SSL_CTX_get_cert_store(context));
+  for (int i = 0; i < sk_X509_OBJECT_num(objects); ++i) {
+    if (X509* cert = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objects, i))) {
+      X509_check_purpose(cert, -1, 0);
+    }
+  }
+  if (X509* own = SSL_CTX_get0_certificate(context)) X509_check_purpose(own, -1, 0);
+  STACK_OF(X509)* chain = nullptr;
+  if (SSL_CTX_get0_chain_certs(context, &chain) == 1) {
+    for (int i = 0; i < sk_X509_num(chain); ++i) X509_check_purpose(sk_X509_value(chain, i), -1, 0);
+  }
+}
+
 ContextPointer build_server(const ServerOptions& options, std::string* error) {
   if (options.cert.empty() || options.key.empty()) {
     fail(error, "a TLS listener needs both a certificate and a key");
@@ -110,6 +128,7 @@ ContextPointer build_server(const ServerOptions& options, std::string* error) {
       SSL_CTX_set_verify(raw, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
       break;
   }
+  fill_certificate_caches(raw);
   ERR_clear_error();
   return context;
 }
@@ -140,6 +159,7 @@ ContextPointer build_client(const ClientOptions& options, std::string* error) {
   // which is keyed by session id and cannot say which upstream a session belongs to.
   SSL_CTX_set_session_cache_mode(raw, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
   SSL_CTX_sess_set_new_cb(raw, &TlsStream::on_new_session);
+  fill_certificate_caches(raw);  // the system store's lazily loaded certificates excepted
   ERR_clear_error();
   return context;
 }

@@ -562,8 +562,8 @@ std::unique_ptr<ServerProcess> start_subject(std::string* error, const McguardOp
     }
   }
   if (!options.log_file.empty()) {
-    // The shell redirects stderr and execs mcguard in its own place (same pid).
-    const std::string redirect = "exec \"$0\" \"$@\" 2>>'" + options.log_file + "'";
+    // The shell redirects stdout and stderr and execs mcguard in its own place (same pid).
+    const std::string redirect = "exec \"$0\" \"$@\" >>'" + options.log_file + "' 2>&1";
     argv.insert(argv.begin(), {"/bin/sh", "-c", redirect});
   }
   auto subject = ServerProcess::start(argv, error, SIGTERM, milliseconds(10000), 0, options.env);
