@@ -71,8 +71,10 @@ UpstreamConnection::~UpstreamConnection() {
   for (Retired& old : retired_) {
     close(old.fd);
     if (old.receive_buffer != BufferPool::kNoBuffer) context_.pool.release(old.receive_buffer);
+    if (old.tls_landing != BufferPool::kNoBuffer) context_.tls_pool->release(old.tls_landing);
     old.out.release();
   }
+  if (tls_landing_ != BufferPool::kNoBuffer) context_.tls_pool->release(tls_landing_);
 }
 
 bool UpstreamConnection::queue(std::string_view bytes) {
@@ -210,17 +212,13 @@ bool UpstreamConnection::make_receive_room() {
 
 void UpstreamConnection::submit_receive() {
   if (tls_ != nullptr) {
-    std::span<char> space = tls_->wire_receive_space();
-    if (space.empty()) {
-      // The session holds ciphertext read_plain has not taken yet.
-      if (!drain_tls()) return;
-      space = tls_->wire_receive_space();
-    }
-    if (space.empty()) {
-      fail("upstream TLS session stalled");
+    if (tls_landing_ == BufferPool::kNoBuffer) tls_landing_ = context_.tls_pool->acquire();
+    if (tls_landing_ == BufferPool::kNoBuffer) {
+      fail("out of memory");
       return;
     }
-    context_.reactor.submit_receive(fd_, this, space.data(), space.size());
+    context_.reactor.submit_receive(fd_, this, context_.tls_pool->data(tls_landing_),
+                                    context_.tls_pool->buffer_size());
     receive_inflight_ = true;
     return;
   }
@@ -244,7 +242,20 @@ void UpstreamConnection::on_received(int fd, int result) {
     return;
   }
   if (tls_ != nullptr) {
-    tls_->wire_received(static_cast<size_t>(result));
+    const char* landed = context_.tls_pool->data(tls_landing_);
+    size_t left = static_cast<size_t>(result);
+    int stalls = 0;
+    while (left > 0) {
+      const size_t taken = tls_->put_wire(landed, left);
+      landed += taken;
+      left -= taken;
+      if (!drain_tls()) return;  // makes room in the session
+      stalls = taken == 0 ? stalls + 1 : 0;
+      if (stalls > 1) {
+        fail("upstream TLS session stalled");
+        return;
+      }
+    }
     if (!drain_tls()) return;
     write_queued();  // handshake messages, the auth request, requests held for the handshake
   } else {
@@ -271,7 +282,9 @@ void UpstreamConnection::on_sent(int fd, int result) {
 void UpstreamConnection::retire_socket() {
   context_.reactor.cancel_io(fd_);
   retired_.push_back(Retired{fd_, receive_buffer_, std::move(out_), std::move(tls_),
-                             std::move(credentials_), receive_inflight_, send_inflight_});
+                             std::move(credentials_), receive_inflight_, send_inflight_,
+                             tls_landing_});
+  tls_landing_ = BufferPool::kNoBuffer;
   receive_buffer_ = BufferPool::kNoBuffer;
   receive_start_ = receive_end_ = 0;
   receive_inflight_ = send_inflight_ = false;
@@ -288,6 +301,7 @@ void UpstreamConnection::on_retired_io(int fd, bool receive) {
     if (old.receive_buffer != BufferPool::kNoBuffer) context_.pool.release(old.receive_buffer);
     old.out.release();
     old.tls.reset();
+    if (old.tls_landing != BufferPool::kNoBuffer) context_.tls_pool->release(old.tls_landing);
     retired_.erase(retired_.begin() + static_cast<std::ptrdiff_t>(i));
     return;
   }
@@ -505,8 +519,8 @@ void UpstreamConnection::handle_replies() {
   while (receive_start_ < receive_end_) {
     if (!authenticated_) {
       Reply reply;
-      const ReplyParseResult result = parse_reply_header(
-          {base + receive_start_, receive_end_ - receive_start_}, reply, 0);
+      const ReplyParseResult result =
+          parse_reply_header({base + receive_start_, receive_end_ - receive_start_}, reply, 0);
       if (result.status == ReplyParseResult::kNeedMore) break;
       const std::string_view line(base + receive_start_, result.consumed);
       if (result.status == ReplyParseResult::kMalformed) {
@@ -771,6 +785,8 @@ void UpstreamConnection::fail(const char* reason) {
   const bool had_requests = inflight_count_ > 0 || !out_.empty();
   state_ = State::kClosed;
   tls_.reset();  // (moved to retired_ when the kernel may still use its buffers)
+  if (tls_landing_ != BufferPool::kNoBuffer) context_.tls_pool->release(tls_landing_);
+  tls_landing_ = BufferPool::kNoBuffer;
   credentials_.reset();
   authenticated_ = true;
   auth_sent_ = 0;

@@ -22,8 +22,8 @@
 #include "protocol/reply_parser.h"
 #include "protocol/request.h"
 #include "proxy/core/reactor.h"
-#include "proxy/upstream/command_stats.h"
 #include "proxy/tls/tls_stream.h"
+#include "proxy/upstream/command_stats.h"
 #include "proxy/upstream/reply_groups.h"
 #include "proxy/upstream/upstream_security.h"
 #include "proxy/upstream/upstream_server.h"
@@ -127,7 +127,9 @@ class UpstreamConnection final : public IoHandler {
   bool start_session();
   // The TCP connection is up: under TLS, the handshake starts. False when it failed.
   bool on_connected();
-  bool session_ready() const { return (tls_ == nullptr || tls_->handshake_done()) && authenticated_; }
+  bool session_ready() const {
+    return (tls_ == nullptr || tls_->handshake_done()) && authenticated_;
+  }
   // The next bytes to send (ciphertext under TLS); 0 when nothing can go now.
   size_t next_send(iovec* iov, size_t max_iov);
   // `n` bytes of what next_send named went out.
@@ -179,9 +181,13 @@ class UpstreamConnection final : public IoHandler {
   std::unique_ptr<tls::TlsStream> tls_;
   bool handshake_counted_ = false;
   std::shared_ptr<const UpstreamCredentials> credentials_;  // null: no authentication
-  size_t auth_sent_ = 0;         // bytes of credentials_->request handed on
-  bool authenticated_ = true;    // false until the auth request is answered STORED
-  bool sending_auth_ = false;    // the send in progress is from the auth request
+  size_t auth_sent_ = 0;       // bytes of credentials_->request handed on
+  bool authenticated_ = true;  // false until the auth request is answered STORED
+  bool sending_auth_ = false;  // the send in progress is from the auth request
+  // Completion engines under TLS: where the kernel receives ciphertext (a TLS
+  // pool buffer held while connected), copied into the session on completion,
+  // because the session's own buffers may move while a receive is in flight.
+  uint32_t tls_landing_ = BufferPool::kNoBuffer;
 
   BufferChain out_;  // request bytes not yet written
 
@@ -209,6 +215,7 @@ class UpstreamConnection final : public IoHandler {
     std::shared_ptr<const UpstreamCredentials> credentials;
     bool receive_inflight;
     bool send_inflight;
+    uint32_t tls_landing;
   };
   std::vector<Retired> retired_;
 };
