@@ -1,6 +1,7 @@
 #include "proxy/memory_budget.h"
 
 #include "proxy/core/connection.h"
+#include "proxy/upstream/upstream_tier.h"
 
 namespace mcguard {
 namespace {
@@ -29,10 +30,18 @@ MemoryBudget memory_budget(const Settings& s, bool uring) {
     tls_listener = tls_listener || address.kind == ListenAddress::Kind::kTls;
   }
   if (tls_listener) b.tls_sessions += s.max_connections;
+  uint64_t upstream_tls_buffers = 0;
   if (s.upstream_tls || !s.upstream_tls_ca.empty()) {
-    b.tls_sessions += uint64_t{s.upstream_connections} * s.upstreams.size() * s.threads;
+    const uint64_t upstream_connections =
+        uint64_t{s.upstream_connections} * s.upstreams.size() * s.threads;
+    b.tls_sessions += upstream_connections;
+    upstream_tls_buffers =
+        upstream_connections * UpstreamTier::kTlsBuffersPerConnection * uint64_t{s.buffer_size};
   }
-  b.tls = b.per_tls_session * b.tls_sessions;
+  // Client sessions' ciphertext is in the pool, counted above; upstream
+  // sessions have buffers of their own, so that clients holding the pool can
+  // never stop a reply from being received.
+  b.tls = b.per_tls_session * b.tls_sessions + upstream_tls_buffers;
   return b;
 }
 

@@ -141,6 +141,8 @@ size_t Connection::feed(const char* bytes, size_t n) {
 }
 
 void Connection::on_read_idle() {
+  // A read that found nothing lets go of the wire buffer it was offered.
+  if (transport_) transport_->wire_received(0);
   release_receive_buffer_if_empty();
   park_partial_header();
 }

@@ -57,6 +57,11 @@ size_t Connection::feed_wire(const char* bytes, size_t n) {
 
 void Connection::pump_plain_input() {
   while (transport_->status() == Transport::Status::kOpen && !close_now_) {
+    // Nothing to decrypt: no receive buffer is taken for it.
+    if (!transport_->has_plain_input()) {
+      transport_input_stalled_ = false;
+      return;
+    }
     iovec targets[1];
     if (plain_read_targets(targets, 1) == 0) {
       // No room in the protocol: a pool buffer was missing (the loop parks

@@ -206,11 +206,8 @@ void UpstreamTier::set_security(const UpstreamSecurity* security) {
   for (const UpstreamServer& server : servers_) {
     connections += static_cast<uint32_t>(server.connections.size());
   }
-  // Per connection: ciphertext in, ciphertext out, and (completion engines)
-  // the buffer the kernel receives into. A failed connection whose operations
-  // the kernel still holds keeps its three until they report, while its
-  // replacement takes three more: hence six.
-  tls_pool_ = std::make_unique<BufferPool>(6 * connections, pool_.buffer_size());
+  tls_pool_ =
+      std::make_unique<BufferPool>(kTlsBuffersPerConnection * connections, pool_.buffer_size());
   context_.tls_pool = tls_pool_.get();
 }
 

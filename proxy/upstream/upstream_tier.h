@@ -57,6 +57,11 @@ class UpstreamTier final : public Tier, private SplitIndexHandler {
   // buffers come from a pool of the tier's own: two per connection.
   void set_security(const UpstreamSecurity* security);
   // Bytes held by that pool (0: no TLS).
+  // Upstream TLS buffers per connection: ciphertext in, ciphertext out, and
+  // (completion engines) the buffer the kernel receives into. A failed
+  // connection whose operations the kernel still holds keeps its three until
+  // they report, while its replacement takes three more: hence six.
+  static constexpr uint32_t kTlsBuffersPerConnection = 6;
   uint64_t tls_pool_bytes() const {
     return tls_pool_ ? uint64_t{tls_pool_->capacity()} * tls_pool_->buffer_size() : 0;
   }

@@ -275,6 +275,7 @@ TEST_F(TlsClients, IdleSessionsCostNoMoreThanTheBudgetSays) {
   ASSERT_GT(per_session_budget, 0);
   const long rss_before = server_->rss_kib().value_or(-1);
   ASSERT_GT(rss_before, 0);
+  const long long idle_buffers = stat("mcguard_pool_buffers_in_use");
   std::vector<std::unique_ptr<TlsTestClient>> sessions;
   for (int i = 0; i < kSessions; ++i) {
     sessions.push_back(tls_client());
@@ -284,6 +285,11 @@ TEST_F(TlsClients, IdleSessionsCostNoMoreThanTheBudgetSays) {
     ASSERT_TRUE(sessions.back()->read_until("\r\n").starts_with("VERSION ")) << i;
   }
   const long rss_idle = server_->rss_kib().value_or(-1);
+  // Idle sessions hold no pool buffer: their ciphertext buffers went back.
+  EXPECT_TRUE(poll_until([&] { return stat("mcguard_pool_buffers_in_use") <= idle_buffers; },
+                         milliseconds(5000)))
+      << stat("mcguard_pool_buffers_in_use") << " buffers in use with " << kSessions
+      << " idle sessions, " << idle_buffers << " before";
   const double per_session = (rss_idle - rss_before) * 1024.0 / kSessions;
   std::printf(
       "[ INFO     ] VmRSS %ld KiB before, %ld KiB with %d idle TLS sessions: %.0f bytes each"

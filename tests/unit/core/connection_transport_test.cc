@@ -78,7 +78,7 @@ class FlipTransport final : public Transport {
     if (in_start_ == in_end_) in_start_ = in_end_ = 0;
     return n;
   }
-  bool has_plain_input() const override { return handshake_ && in_start_ < in_end_; }
+  bool has_plain_input() const override { return in_start_ < in_end_; }
   size_t write_plain(const iovec* iov, size_t count) override {
     size_t taken = 0;
     for (size_t i = 0; i < count && out_.size() < capacity_; ++i) {
