@@ -89,7 +89,9 @@ TEST_F(ProtocolTail, ConnectionOverTheLimitGetsMemcachedsLineThenClose) {
   std::string received;
   EXPECT_TRUE(over->wait_for_close(milliseconds(5000), &received)) << escape(received);
   EXPECT_EQ(received, kTooManyConnections);
-  EXPECT_EQ(stat_number(held[0], "rejected_connections"), rejected_before + 1);
+  // At least this one: under a parallel run, another test's harness may probe a
+  // port it was given that this server already holds, and be turned away too.
+  EXPECT_GE(stat_number(held[0], "rejected_connections"), rejected_before + 1);
   // A place frees up: the next connection is served.
   held[1].close();
   bool served = poll_until(
