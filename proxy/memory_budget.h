@@ -21,7 +21,7 @@ struct MemoryBudget {
   // and for every upstream connection under --upstream-tls.
   uint64_t per_tls_session = 0;
   uint64_t tls_sessions = 0;  // how many may exist at once
-  uint64_t tls = 0;  // per_tls_session x tls_sessions, and upstream TLS buffers
+  uint64_t tls = 0;           // per_tls_session x tls_sessions, and upstream TLS buffers
   uint64_t total() const { return pool + store + connections + receive_ring + tls; }
 };
 

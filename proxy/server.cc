@@ -1,7 +1,5 @@
 #include "proxy/server.h"
 
-#include "proxy/client_tls.h"
-
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -15,14 +13,15 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <string>
 #include <stdexcept>
+#include <string>
 #include <system_error>
 #include <thread>
 
 #include "protocol/response.h"
 #include "proxy/admin/metrics_render.h"
 #include "proxy/admin/stats_text.h"
+#include "proxy/client_tls.h"
 #include "proxy/logging.h"
 #include "proxy/memory_budget.h"
 #include "proxy/upstream/stats_merge.h"
@@ -153,8 +152,8 @@ void append_upstream_settings(std::string& out, const Settings& s,
 std::unique_ptr<UpstreamSecurity> make_upstream_security(const Settings& s) {
   UpstreamSecurityOptions options;
   options.tls = s.upstream_tls || !s.upstream_tls_ca.empty();
-  options.tls_options = {s.upstream_tls_ca, s.upstream_tls_cert, s.upstream_tls_key,
-                         s.upstream_tls_server_name, {}};
+  options.tls_options = {
+      s.upstream_tls_ca, s.upstream_tls_cert, s.upstream_tls_key, s.upstream_tls_server_name, {}};
   options.auth_file = s.upstream_auth_file;
   if (!options.tls && options.auth_file.empty()) return nullptr;
   std::string error;
@@ -167,10 +166,12 @@ SplitLimit find_split_limit(const Settings& s) {
   constexpr int64_t kLongestProbeMs = 1000;
   std::vector<std::optional<uint64_t>> reported;
   // The probe speaks plain, unauthenticated memcached: never to secured upstreams.
-  const bool secured = s.upstream_tls || !s.upstream_tls_ca.empty() || !s.upstream_auth_file.empty();
+  const bool secured =
+      s.upstream_tls || !s.upstream_tls_ca.empty() || !s.upstream_auth_file.empty();
   if (secured && s.upstream_item_size_max == 0) {
-    spdlog::info("not asking TLS or authenticating upstreams for item_size_max; "
-                 "--upstream-item-size-max gives it");
+    spdlog::info(
+        "not asking TLS or authenticating upstreams for item_size_max; "
+        "--upstream-item-size-max gives it");
   } else if (s.upstream_item_size_max == 0) {
     reported = probe_item_size_max(s.upstreams, std::min(s.upstream_timeout_ms, kLongestProbeMs));
   }
@@ -229,8 +230,8 @@ Server::Server(const Settings& settings) : settings_(settings) {
   // `stats settings` tcpport: the port bound, also when --listen asked for port 0.
   for (const ListenSockets::Listener& listener : listen_sockets_->listeners()) {
     if (listener.kind != ListenAddress::Kind::kTcp) continue;
-    settings_.listen_port = static_cast<uint16_t>(
-        std::stoul(listener.address.substr(listener.address.rfind(':') + 1)));
+    settings_.listen_port =
+        static_cast<uint16_t>(std::stoul(listener.address.substr(listener.address.rfind(':') + 1)));
     break;
   }
   for (uint32_t i = 0; i < settings_.threads; ++i) {

@@ -81,11 +81,11 @@ struct StatsSnapshot {
   ProcessFacts process;
   // Settings.
   uint32_t max_connections = 0, threads = 0, buffer_size = 0;
-  uint64_t reserved_fds = 0;   // descriptors kept for the process's own use
-  uint64_t value_ceiling = 0;  // --value-ceiling (max_value_size)
-  uint64_t memory_budget = 0;  // the start-up line's total (MemoryBudget)
+  uint64_t reserved_fds = 0;            // descriptors kept for the process's own use
+  uint64_t value_ceiling = 0;           // --value-ceiling (max_value_size)
+  uint64_t memory_budget = 0;           // the start-up line's total (MemoryBudget)
   uint64_t memory_per_tls_session = 0;  // its TLS part, per session
-  uint64_t chain_buffers = 0;  // buffers value chains may hold, all workers
+  uint64_t chain_buffers = 0;           // buffers value chains may hold, all workers
   // State.
   bool ready = false, draining = false;
   uint64_t reloads = 0, failed_reloads = 0;

@@ -185,7 +185,8 @@ struct McguardOptions {
   // "NAME=value" entries added to mcguard's environment (e.g. LD_PRELOAD); the
   // upstream memcached servers started for MCGUARD_E2E_UPSTREAMS do not get them.
   std::vector<std::string> env;
-  // Non-empty: mcguard's log (stdout and stderr) is appended to this file, for tests of what it logs.
+  // Non-empty: mcguard's log (stdout and stderr) is appended to this file, for tests of what it
+  // logs.
   std::string log_file;
 };
 
