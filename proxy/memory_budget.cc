@@ -1,5 +1,6 @@
 #include "proxy/memory_budget.h"
 
+#include "proxy/client_tls.h"
 #include "proxy/core/connection.h"
 #include "proxy/upstream/upstream_tier.h"
 
@@ -25,13 +26,9 @@ MemoryBudget memory_budget(const Settings& s, bool uring) {
   b.receive_ring =
       uring ? uint64_t{s.uring_recv_buffers} * s.uring_recv_buffer_size * s.threads : 0;
   b.per_tls_session = kTlsSessionBytes;
-  bool tls_listener = false;
-  for (const ListenAddress& address : s.listeners) {
-    tls_listener = tls_listener || address.kind == ListenAddress::Kind::kTls;
-  }
-  if (tls_listener) b.tls_sessions += s.max_connections;
+  if (has_tls_listener(s)) b.tls_sessions += s.max_connections;
   uint64_t upstream_tls_buffers = 0;
-  if (s.upstream_tls || !s.upstream_tls_ca.empty()) {
+  if (s.upstream_tls) {  // every --upstream-tls-* option implies it
     const uint64_t upstream_connections =
         uint64_t{s.upstream_connections} * s.upstreams.size() * s.threads;
     b.tls_sessions += upstream_connections;

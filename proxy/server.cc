@@ -151,7 +151,7 @@ void append_upstream_settings(std::string& out, const Settings& s,
 // Throws when a file cannot be used (start-up fails with the reason).
 std::unique_ptr<UpstreamSecurity> make_upstream_security(const Settings& s) {
   UpstreamSecurityOptions options;
-  options.tls = s.upstream_tls || !s.upstream_tls_ca.empty();
+  options.tls = s.upstream_tls;  // every --upstream-tls-* option implies it
   options.tls_options = {
       s.upstream_tls_ca, s.upstream_tls_cert, s.upstream_tls_key, s.upstream_tls_server_name, {}};
   options.auth_file = s.upstream_auth_file;
@@ -166,8 +166,7 @@ SplitLimit find_split_limit(const Settings& s) {
   constexpr int64_t kLongestProbeMs = 1000;
   std::vector<std::optional<uint64_t>> reported;
   // The probe speaks plain, unauthenticated memcached: never to secured upstreams.
-  const bool secured =
-      s.upstream_tls || !s.upstream_tls_ca.empty() || !s.upstream_auth_file.empty();
+  const bool secured = s.upstream_tls || !s.upstream_auth_file.empty();
   if (secured && s.upstream_item_size_max == 0) {
     spdlog::info(
         "not asking TLS or authenticating upstreams for item_size_max; "
