@@ -396,6 +396,7 @@ admin::StatsSnapshot Server::snapshot() const {
   const MemoryBudget budget = memory_budget(settings_, engine_.uring);
   s.memory_budget = budget.total();
   s.memory_per_tls_session = budget.per_tls_session;
+  s.memory_per_connection = budget.per_connection;
   s.chain_buffers = uint64_t{settings_.chain_buffer_limit()} * settings_.threads;
   s.ready = ready();
   s.draining = draining_;

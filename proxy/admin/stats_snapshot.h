@@ -85,6 +85,7 @@ struct StatsSnapshot {
   uint64_t value_ceiling = 0;           // --value-ceiling (max_value_size)
   uint64_t memory_budget = 0;           // the start-up line's total (MemoryBudget)
   uint64_t memory_per_tls_session = 0;  // its TLS part, per session
+  uint64_t memory_per_connection = 0;   // its part per idle client connection
   uint64_t chain_buffers = 0;           // buffers value chains may hold, all workers
   // State.
   bool ready = false, draining = false;

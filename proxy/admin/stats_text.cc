@@ -157,6 +157,7 @@ void append_limits_and_pool(std::string& out, const StatsSnapshot& s) {
   append_stat(out, "mcguard_pool_failed_acquires", s.pool.failed);
   append_stat(out, "mcguard_memory_budget", s.memory_budget);
   append_stat(out, "mcguard_memory_per_tls_session", s.memory_per_tls_session);
+  append_stat(out, "mcguard_memory_per_connection", s.memory_per_connection);
 }
 
 // Values seen by size class (all prefixes): the count at or below each bound.

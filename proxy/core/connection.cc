@@ -1,6 +1,7 @@
 #include "proxy/core/connection.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cstring>
 #include <utility>
 
@@ -53,9 +54,11 @@ Connection::Connection(ConnectionContext& context, std::string peer, int id)
                chain_buffers_for(context.max_reply_backlog, context.pool.buffer_size()) + 2),
       value_(context.pool,
              chain_buffers_for(context.max_value_size + 2, context.pool.buffer_size())),
+      request_(context.request),
       last_active_ms_(context.now_ms),
       created_ms_(context.now_ms) {
   replies_.set_pending_pool(context.pending_replies);
+  replies_.set_segment_spares(&context.reply_segments);
   replies_.set_owner_id(id);
   if (context_.registry != nullptr) context_.registry->add(&record_);
 }
@@ -68,6 +71,7 @@ Connection::~Connection() {
   if (value_stream_ != nullptr) value_stream_->abandon({});
   release_value_chain();
   if (receive_buffer_ != BufferPool::kNoBuffer) context_.pool.release(receive_buffer_);
+  context_.parked_lines.give_back(std::move(parked_header_));
 }
 
 bool Connection::wants_read() const {
@@ -95,9 +99,10 @@ size_t Connection::plain_read_targets(iovec* out, size_t max_iov) {
     if (receive_buffer_ == BufferPool::kNoBuffer) return 0;
     receive_start_ = receive_end_ = 0;
     if (parked_header_length_ > 0) {
-      std::memcpy(context_.pool.data(receive_buffer_), parked_header_, parked_header_length_);
+      std::memcpy(context_.pool.data(receive_buffer_), parked_header_.get(), parked_header_length_);
       receive_end_ = parked_header_length_;
       parked_header_length_ = 0;
+      context_.parked_lines.give_back(std::move(parked_header_));
     }
   }
   const uint32_t size = context_.pool.buffer_size();
@@ -182,7 +187,8 @@ void Connection::park_partial_header() {
   }
   const uint32_t partial = receive_end_ - receive_start_;
   if (partial == 0 || partial > kParkedHeaderBytes || parked_header_length_ != 0) return;
-  std::memcpy(parked_header_, context_.pool.data(receive_buffer_) + receive_start_, partial);
+  parked_header_ = context_.parked_lines.take();
+  std::memcpy(parked_header_.get(), context_.pool.data(receive_buffer_) + receive_start_, partial);
   parked_header_length_ = static_cast<uint16_t>(partial);
   context_.pool.release(receive_buffer_);
   receive_buffer_ = BufferPool::kNoBuffer;
@@ -296,8 +302,7 @@ bool Connection::process_one() {
       std::memchr(request_.line.data(), '\0', request_.line.size()) == nullptr) {
     // Too many keys for one request: the line goes in batches from its first key.
     receive_start_ += static_cast<uint32_t>(request_.keys.data() - input.data());
-    state_ = InputState::kGetLine;
-    get_line_keys_ = 0;
+    begin_key_batches();
     return true;
   }
   if (is_local(request_.command)) {
@@ -452,7 +457,15 @@ bool Connection::tier_ready() {
   return !waiting_for_tier_;
 }
 
+void Connection::reparse_value_header() {
+  const char* header = context_.pool.data(receive_buffer_) + receive_start_;
+  const ParseResult again = parse_header({header, header_bytes_}, request_);
+  assert(again.status == ParseResult::Status::kRequest && again.consumed == header_bytes_);
+  (void)again;
+}
+
 bool Connection::finish_value_from_chain() {
+  reparse_value_header();
   if (value_stream_ == nullptr && !tier_ready()) return false;
   const uint64_t length = request_.value_length;
   char terminator[2];
@@ -531,12 +544,25 @@ bool Connection::begin_get_line() {
       break;
   }
   receive_start_ += static_cast<uint32_t>(head.consumed);
-  state_ = InputState::kGetLine;
-  get_line_keys_ = 0;
+  begin_key_batches();
   return true;
 }
 
+void Connection::begin_key_batches() {
+  state_ = InputState::kGetLine;
+  get_line_keys_ = 0;
+  get_line_command_ = request_.command;
+  get_line_exptime_ = static_cast<int32_t>(request_.exptime);  // parsed as an int32
+}
+
+void Connection::rebuild_get_line_request() {
+  request_ = Request{};
+  request_.command = get_line_command_;
+  request_.exptime = get_line_exptime_;
+}
+
 bool Connection::take_key_batch() {
+  rebuild_get_line_request();
   const char* base = context_.pool.data(receive_buffer_);
   const KeyBatch batch =
       next_key_batch({base + receive_start_, receive_end_ - receive_start_}, key_batch_limit());

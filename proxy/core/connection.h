@@ -22,6 +22,7 @@
 #include "proxy/core/pending_reply.h"
 #include "proxy/core/prefix_stats.h"
 #include "proxy/core/reply_queue.h"
+#include "proxy/core/spare_blocks.h"
 #include "proxy/core/tier.h"
 #include "proxy/core/transport.h"
 #include "proxy/core/worker_stats.h"
@@ -29,6 +30,10 @@
 namespace mcguard {
 
 class RejectionLog;
+
+// An unfinished request line of at most this many bytes leaves its pool
+// buffer and waits in a block of this size while the client is quiet.
+inline constexpr uint32_t kParkedHeaderBytes = 256;
 
 // What every connection of one worker shares.
 struct ConnectionContext {
@@ -60,6 +65,15 @@ struct ConnectionContext {
   // Makes the TLS transport of a connection accepted on a tls: listener (null:
   // this worker has no TLS listener). Null result: no TLS context is usable.
   std::function<std::unique_ptr<Transport>()> make_tls_transport{};
+  // What a connection needs only while a request is under way, kept here
+  // once per worker so that an idle connection carries none of it:
+  // the request being handled (one connection is handled at a time; see
+  // Connection::request_),
+  Request request{};
+  // the blocks unfinished request lines wait in (kParkedHeaderBytes each),
+  SpareBlocks parked_lines{kParkedHeaderBytes};
+  // and the reply segment storage of queues that emptied.
+  ReplyQueue::SegmentSpares reply_segments{};
 };
 
 class Connection {
@@ -213,59 +227,74 @@ class Connection {
   // waits (as for a chain), and past the pool wait timeout it is closed.
   bool reply_room();
   void park_partial_header();
+  // Makes request_ this connection's again after other connections used it.
+  void reparse_value_header();
+  void rebuild_get_line_request();
+  // A retrieval line goes on in batches of keys (kGetLine) from here.
+  void begin_key_batches();
   // The input stopped mid-request: starts the slow-client clock (once).
   void mark_incomplete();
   void compact_receive_buffer();
 
+  // Laid out to keep an idle connection small (see memory_budget.cc): what a
+  // request needs only while under way is the worker's (ConnectionContext),
+  // and the flags are bits.
   ConnectionContext& context_;
   std::unique_ptr<Transport> transport_;  // TLS; null: the socket carries plain bytes
   std::string peer_;
   ConnectionRecord record_;  // after peer_, which it points to
-  bool took_command_ = false;
   ReplyQueue replies_;
   BufferChain value_;  // a value too large for the receive buffer
   // kValue: the tier's stream taking value_ as it arrives (null: the request
   // goes to the tier once the value is complete).
   ValueStream* value_stream_ = nullptr;
-  Request request_;  // the request being handled; borrows the receive buffer
+  // The request being handled: the worker's (context_.request), so it is this
+  // connection's only within one call into it. It borrows the receive buffer;
+  // a request that outlives the call is parsed again from there (kValue: the
+  // header stays in the buffer) or rebuilt (kGetLine: from get_line_*).
+  Request& request_;
+  // An unfinished request line waits here (a block from context_.parked_lines,
+  // held only meanwhile) instead of in a pool buffer while the client is quiet
+  // (see on_read_idle).
+  std::unique_ptr<char[]> parked_header_;
+
+  uint64_t value_remaining_ = 0;  // kValue: bytes still to arrive; kSwallow: to discard
+  int64_t reply_wait_started_ms_ = 0;
+  int64_t last_active_ms_ = 0;
+  int64_t value_started_ms_ = 0;  // kValue / kSwallow: when the value's header came
+  // Since when the input has held an unfinished request (-1: it does not).
+  int64_t incomplete_since_ms_ = -1;
+  int64_t wait_started_ms_ = 0;
+  int64_t created_ms_ = 0;  // a TLS handshake must finish within the slow-client timeout
+  // begin_storage runs again while a request waits for bytes, buffers or the
+  // tier: its limit is decided (and counted) once.
+  uint64_t decided_limit_ = 0;
 
   uint32_t receive_buffer_ = BufferPool::kNoBuffer;
   uint32_t receive_start_ = 0;    // first unparsed byte
   uint32_t receive_end_ = 0;      // one past the last received byte
   uint32_t header_bytes_ = 0;     // kValue: header length at receive_start_
-  uint64_t value_remaining_ = 0;  // kValue: bytes still to arrive; kSwallow: to discard
-
-  InputState state_ = InputState::kHeader;
-  bool close_after_flush_ = false;
-  bool close_now_ = false;
-  bool peer_closed_ = false;
-  bool waiting_for_pool_ = false;
-  bool waiting_for_tier_ = false;
-  bool waiting_for_reply_room_ = false;  // no pool buffer for the next reply yet
-  int64_t reply_wait_started_ms_ = 0;
-  int64_t last_active_ms_ = 0;
-  int64_t value_started_ms_ = 0;  // kValue / kSwallow: when the value's header came
   uint32_t get_line_keys_ = 0;    // kGetLine: keys taken so far
+  int32_t get_line_exptime_ = 0;  // kGetLine: the line's exptime (gat, gats)
   uint32_t chain_charged_ = 0;    // buffers counted against chain_buffer_limit
-  // Since when the input has held an unfinished request (-1: it does not).
-  int64_t incomplete_since_ms_ = -1;
-  bool input_incomplete_ = false;  // the last parse stopped for want of bytes
-  // An unfinished request line of at most this many bytes leaves the pool
-  // buffer and waits here while the client is quiet (see on_read_idle).
-  static constexpr uint32_t kParkedHeaderBytes = 256;
   uint16_t parked_header_length_ = 0;
-  char parked_header_[kParkedHeaderBytes];
-  int64_t wait_started_ms_ = 0;
-  int64_t created_ms_ = 0;  // a TLS handshake must finish within the slow-client timeout
+  InputState state_ = InputState::kHeader;
+  Command get_line_command_ = Command::kNone;  // kGetLine: the line's command
+
+  bool took_command_ : 1 = false;
+  bool close_after_flush_ : 1 = false;
+  bool close_now_ : 1 = false;
+  bool peer_closed_ : 1 = false;
+  bool waiting_for_pool_ : 1 = false;
+  bool waiting_for_tier_ : 1 = false;
+  bool waiting_for_reply_room_ : 1 = false;  // no pool buffer for the next reply yet
+  bool input_incomplete_ : 1 = false;        // the last parse stopped for want of bytes
   // The transport holds input the protocol could not take for want of a pool
   // buffer, or replies could not be encrypted for want of one.
-  bool transport_input_stalled_ = false;
-  bool transport_output_stalled_ = false;
-  bool handshake_counted_ = false;
-  // begin_storage runs again while a request waits for bytes, buffers or the
-  // tier: its limit is decided (and counted) once.
-  bool limit_decided_ = false;
-  uint64_t decided_limit_ = 0;
+  bool transport_input_stalled_ : 1 = false;
+  bool transport_output_stalled_ : 1 = false;
+  bool handshake_counted_ : 1 = false;
+  bool limit_decided_ : 1 = false;  // decided_limit_ holds this request's limit
 };
 
 }  // namespace mcguard

@@ -35,10 +35,10 @@ struct ConnectionRecord {
   void set_state(ConnectionState s) { state.store(s, std::memory_order_relaxed); }
 
   const int fd;
+  std::atomic<ConnectionState> state{ConnectionState::kNewCommand};  // beside fd: no padding
   const std::string* const peer;         // "host:port", owned by the connection, never changed
   std::atomic<int64_t> last_command_ms;  // monotonic (CLOCK_MONOTONIC_COARSE) ms
-  std::atomic<ConnectionState> state{ConnectionState::kNewCommand};
-  ConnectionRecord* prev = nullptr;  // the registry's list, under its mutex
+  ConnectionRecord* prev = nullptr;      // the registry's list, under its mutex
   ConnectionRecord* next = nullptr;
 };
 

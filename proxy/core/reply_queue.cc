@@ -10,11 +10,22 @@ ReplyQueue::ReplyQueue(BufferPool& pool, uint32_t max_text_buffers)
     : text_(pool, max_text_buffers) {}
 
 void ReplyQueue::push_segment() {
+  if (segments_.capacity() == 0 && spares_ != nullptr && !spares_->spare_.empty()) {
+    segments_ = std::move(spares_->spare_.back());
+    spares_->spare_.pop_back();
+  }
   if (segments_head_ > 0 && segments_.size() == segments_.capacity()) {
     segments_.erase(segments_.begin(), segments_.begin() + static_cast<ptrdiff_t>(segments_head_));
     segments_head_ = 0;
   }
   segments_.emplace_back();
+}
+
+void ReplyQueue::reset_segments() {
+  segments_.clear();
+  segments_head_ = 0;
+  if (spares_ == nullptr || segments_.capacity() == 0) return;
+  spares_->spare_.push_back(std::move(segments_));  // leaves segments_ empty, no storage
 }
 
 bool ReplyQueue::append_text(std::string_view text) {
@@ -153,10 +164,8 @@ void ReplyQueue::drop_finished_front() {
     segment.value_sent = 0;
     ++segments_head_;
   }
-  if (segments_head_ == segments_.size()) {
-    segments_.clear();  // keeps capacity: steady state does not allocate
-    segments_head_ = 0;
-  }
+  // Steady state does not allocate: the storage is kept, here or in spares_.
+  if (segments_head_ == segments_.size()) reset_segments();
 }
 
 void ReplyQueue::clear() {
@@ -170,8 +179,7 @@ void ReplyQueue::clear() {
       slot->leader->owner = nullptr;
     }
   }
-  segments_.clear();
-  segments_head_ = 0;
+  reset_segments();
   text_.release();
   pending_bytes_ = 0;
   overflowed_ = false;

@@ -18,7 +18,28 @@
 namespace mcguard {
 
 class ReplyQueue {
+ private:
+  struct Segment {
+    size_t text_bytes = 0;            // text from the chain before the value
+    ItemRef value;                    // may be empty
+    size_t value_sent = 0;            // value (or pending reply) bytes already written
+    PendingReply* pending = nullptr;  // instead of a value
+  };
+
  public:
+  // Segment storage shared by one worker's queues: a queue that empties gives
+  // its storage back here and one that needs some takes it, so an idle queue
+  // holds none and steady traffic allocates nothing. What is kept is bounded
+  // by the most queues ever busy at once.
+  class SegmentSpares {
+   public:
+    size_t spare() const { return spare_.size(); }
+
+   private:
+    friend class ReplyQueue;
+    std::vector<std::vector<Segment>> spare_;
+  };
+
   ReplyQueue(BufferPool& pool, uint32_t max_text_buffers);
 
   // Appends reply text. Returns false (and appends nothing) when the pool
@@ -33,6 +54,9 @@ class ReplyQueue {
   void pending_completed(size_t bytes);
   // Where sent or abandoned pending slots go back to (the worker's pool).
   void set_pending_pool(PendingReplyPool* pool) { pending_pool_ = pool; }
+  // Where this queue takes segment storage from and gives it back to when it
+  // empties (null: it keeps its own).
+  void set_segment_spares(SegmentSpares* spares) { spares_ = spares; }
   // Identifies the client (its socket) to whoever completes a pending reply.
   void set_owner_id(int id) { owner_id_ = id; }
   int owner_id() const { return owner_id_; }
@@ -62,26 +86,23 @@ class ReplyQueue {
   size_t pending_bytes() const { return pending_bytes_; }
 
  private:
-  struct Segment {
-    size_t text_bytes = 0;            // text from the chain before the value
-    ItemRef value;                    // may be empty
-    size_t value_sent = 0;            // value (or pending reply) bytes already written
-    PendingReply* pending = nullptr;  // instead of a value
-  };
-
   // Appends an empty segment, first sliding the live ones to the front when
   // the vector is full, so a queue that never drains does not keep growing.
   void push_segment();
   // Pops finished segments at the front (sent, or complete replies with no bytes).
   void drop_finished_front();
+  // Nothing is queued: the segment storage goes back to spares_ (if any).
+  void reset_segments();
 
   BufferChain text_;
-  std::vector<Segment> segments_;  // front at segments_head_; capacity is kept
-  size_t segments_head_ = 0;
-  size_t pending_bytes_ = 0;
-  bool overflowed_ = false;
+  // Front at segments_head_. Its capacity is kept, or lent to spares_ while empty.
+  std::vector<Segment> segments_;
+  SegmentSpares* spares_ = nullptr;
   PendingReplyPool* pending_pool_ = nullptr;
+  size_t pending_bytes_ = 0;
+  uint32_t segments_head_ = 0;
   int owner_id_ = -1;
+  bool overflowed_ = false;
 };
 
 }  // namespace mcguard

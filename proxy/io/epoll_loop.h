@@ -21,6 +21,8 @@ class EpollLoop final : public EventLoop {
   void run() override;
   void close_all() override;
   const char* engine_name() const override { return "epoll"; }
+  // What this engine keeps per open descriptor (for the memory budget).
+  static constexpr size_t slot_bytes();
 
   // Reactor
   void watch(int fd, IoHandler* handler, bool want_write) override;
@@ -49,5 +51,7 @@ class EpollLoop final : public EventLoop {
   int epoll_fd_ = -1;
   std::vector<Slot> slots_;  // by file descriptor
 };
+
+constexpr size_t EpollLoop::slot_bytes() { return sizeof(Slot); }
 
 }  // namespace mcguard

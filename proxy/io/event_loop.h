@@ -69,6 +69,10 @@ class EventLoop : public Reactor {
   void begin_drain();
   // Short name of the engine, for logs and stats.
   virtual const char* engine_name() const = 0;
+  // What every engine keeps per open descriptor besides its own slot and the
+  // Connection (for the memory budget).
+  static constexpr size_t kDescriptorBytes =
+      sizeof(std::unique_ptr<Connection>) + sizeof(uint8_t);  // clients_, parked_flags_
 
   // Reactor
   void wake_client(int client_fd) override { woken_.push_back(client_fd); }

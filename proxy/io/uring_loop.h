@@ -46,6 +46,8 @@ class UringLoop final : public EventLoop {
   void run() override;
   void close_all() override;
   const char* engine_name() const override { return "io_uring"; }
+  // What this engine keeps per open descriptor (for the memory budget).
+  static constexpr size_t slot_bytes();
 
   // Reactor
   void watch(int fd, IoHandler* handler, bool want_write) override;
@@ -69,27 +71,31 @@ class UringLoop final : public EventLoop {
     kUserSend,   // submit_send
   };
 
+  // One per descriptor, so its flags are bits: every open socket pays for it.
   struct Slot {
     // Client connection state.
     RecvBufferRing::Stash stash;
-    bool recv_armed = false;           // a receive into the buffer ring is in flight
-    bool value_recv_inflight = false;  // a receive into the value's chain is in flight
-    bool recv_cancelled = false;
-    bool send_inflight = false;
-    bool starved = false;   // its receive ended for want of buffers
-    bool peer_eof = false;  // the peer closed; delivered once the stash is consumed
-    bool failed = false;    // the socket reported an error
-    bool closing = false;   // waiting for its operations to finish
     // Upstream socket state (Reactor).
     IoHandler* handler = nullptr;
-    uint32_t generation = 0;  // bumped by unwatch: older poll completions are stale
-    bool want_write = false;
-    bool poll_in_armed = false;
-    bool poll_out_armed = false;
     // Completion I/O for another component (Reactor::submit_*).
     IoHandler* io_handler = nullptr;
-    bool user_recv_inflight = false;
-    bool user_send_inflight = false;
+    uint32_t generation = 0;  // bumped by unwatch: older poll completions are stale
+    // Client connection state.
+    bool recv_armed : 1 = false;           // a receive into the buffer ring is in flight
+    bool value_recv_inflight : 1 = false;  // a receive into the value's chain is in flight
+    bool recv_cancelled : 1 = false;
+    bool send_inflight : 1 = false;
+    bool starved : 1 = false;   // its receive ended for want of buffers
+    bool peer_eof : 1 = false;  // the peer closed; delivered once the stash is consumed
+    bool failed : 1 = false;    // the socket reported an error
+    bool closing : 1 = false;   // waiting for its operations to finish
+    // Upstream socket state (Reactor).
+    bool want_write : 1 = false;
+    bool poll_in_armed : 1 = false;
+    bool poll_out_armed : 1 = false;
+    // Completion I/O for another component (Reactor::submit_*).
+    bool user_recv_inflight : 1 = false;
+    bool user_send_inflight : 1 = false;
   };
 
   static uint64_t tag(Op op, int fd, uint32_t generation = 0) {
@@ -151,5 +157,7 @@ class UringLoop final : public EventLoop {
   size_t iovecs_used_ = 0;
   size_t messages_used_ = 0;
 };
+
+constexpr size_t UringLoop::slot_bytes() { return sizeof(Slot); }
 
 }  // namespace mcguard

@@ -97,6 +97,59 @@ TEST_F(ConnectionTest, UnfinishedRequestLinesDoNotPinPoolBuffers) {
   EXPECT_EQ(output, "VALUE flower 0 2\r\nok\r\nEND\r\n");
 }
 
+TEST_F(ConnectionTest, ConnectionsInTheMiddleOfARequestKeepItWhileOthersAreServed) {
+  // The request being handled is the worker's, not the connection's: a value
+  // still arriving and a long retrieval line taken in batches must come out
+  // as their own requests after other connections were served in between.
+  Connection other(context_, "other");
+  ASSERT_EQ(exchange(other, "set k1 7 0 2\r\nv1\r\nset late 0 0 1\r\nl\r\n", 100),
+            "STORED\r\nSTORED\r\n");
+  const std::string big(kBufferSize * 2 + 5, 'b');
+  const std::string set_big = "set big 3 0 " + std::to_string(big.size()) + "\r\n" + big + "\r\n";
+  std::string gats = "gats 100";
+  while (gats.size() < kBufferSize * 2) gats += " k1 missing";
+  gats += " late\r\n";  // only in the last batch: touched with the line's exptime
+  Connection setter(context_, "setter");
+  Connection getter(context_, "getter");
+  // Each gets its request going, then the other connection is served.
+  ASSERT_EQ(setter.feed(set_big.data(), kBufferSize), kBufferSize);
+  ASSERT_EQ(getter.feed(gats.data(), kBufferSize), kBufferSize);
+  EXPECT_EQ(exchange(other, "mg k1 v f\r\nset big 0 0 1\r\nx\r\nget nothing\r\n", 100),
+            "VA 2 f7\r\nv1\r\nSTORED\r\nEND\r\n");
+  const size_t rest = set_big.size() - kBufferSize;
+  ASSERT_EQ(setter.feed(set_big.data() + kBufferSize, rest), rest);
+  ASSERT_EQ(getter.feed(gats.data() + kBufferSize, gats.size() - kBufferSize),
+            gats.size() - kBufferSize);
+  std::string setter_out, getter_out;
+  test::drain_connection(setter, setter_out);
+  test::drain_connection(getter, getter_out);
+  EXPECT_EQ(setter_out, "STORED\r\n");
+  EXPECT_EQ(exchange(other, "get big\r\n", 100),
+            "VALUE big 3 " + std::to_string(big.size()) + "\r\n" + big + "\r\nEND\r\n");
+  // gats all along: every value with its CAS, and the last key touched too.
+  EXPECT_EQ(getter_out.find("VALUE k1 7 2 "), 0u) << getter_out.substr(0, 200);
+  EXPECT_EQ(getter_out.find("VALUE k1 7 2\r\n"), std::string::npos) << "answered as a get";
+  EXPECT_NE(getter_out.find("VALUE late 0 1 "), std::string::npos);
+  EXPECT_TRUE(getter_out.ends_with("END\r\n"));
+  const std::string ttl = exchange(other, "mg late t\r\n", 100);
+  EXPECT_TRUE(ttl == "HD t100\r\n" || ttl == "HD t99\r\n") << ttl;
+}
+
+TEST_F(ConnectionTest, IdleConnectionsGiveBackWhatARequestBorrowed) {
+  // A parked line's block and the reply segments go back to the worker when
+  // the connection is idle again, and the next connection reuses them.
+  for (int i = 0; i < 3; ++i) {
+    Connection connection(context_, "c");
+    ASSERT_EQ(connection.feed("get fl", 6), 6u);
+    connection.on_read_idle();
+    EXPECT_EQ(context_.parked_lines.spare(), 0u) << "the line waits in a block";
+    EXPECT_EQ(exchange(connection, "ower\r\n", 100), "END\r\n");
+    EXPECT_TRUE(connection.idle());
+    EXPECT_EQ(context_.parked_lines.spare(), 1u);
+    EXPECT_EQ(context_.reply_segments.spare(), 1u);
+  }
+}
+
 TEST_F(ConnectionTest, ARequestLineThatNeverEndsTimesOutAsASlowClient) {
   context_.slow_client_timeout_ms = 1000;
   context_.now_ms = 5000;

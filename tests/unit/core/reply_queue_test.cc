@@ -430,6 +430,30 @@ TEST_F(ReplyQueueTest, QueueThatNeverDrainsDoesNotGrow) {
   EXPECT_LE(pool_.in_use(), 8u);
 }
 
+TEST_F(ReplyQueueTest, EmptiedQueuesLendTheirSegmentStorageToTheNext) {
+  // An idle queue keeps no segment storage; a busy one takes what an emptied
+  // one gave back instead of allocating its own.
+  ReplyQueue::SegmentSpares spares;
+  ReplyQueue first(pool_, 8);
+  ReplyQueue second(pool_, 8);
+  first.set_segment_spares(&spares);
+  second.set_segment_spares(&spares);
+  ASSERT_TRUE(first.append_text("one\r\n"));
+  EXPECT_EQ(spares.spare(), 0u);
+  EXPECT_EQ(drain(first, SIZE_MAX, 8), "one\r\n");
+  EXPECT_EQ(spares.spare(), 1u) << "the emptied queue gave its storage back";
+  ASSERT_TRUE(second.append_text("two\r\n"));
+  EXPECT_EQ(spares.spare(), 0u) << "the next queue took it";
+  ASSERT_TRUE(first.append_text("three\r\n"));
+  EXPECT_EQ(drain(second, SIZE_MAX, 8), "two\r\n");
+  EXPECT_EQ(spares.spare(), 1u);
+  first.clear();
+  EXPECT_EQ(spares.spare(), 2u) << "clear() gives it back too";
+  ASSERT_TRUE(first.append_text("four\r\n"));
+  EXPECT_EQ(drain(first, SIZE_MAX, 8), "four\r\n");
+  EXPECT_EQ(spares.spare(), 2u) << "only as many as were ever busy at once";
+}
+
 // Items made directly in the store: the test keeps its own reference, so the
 // queue's references show in Item::refs.
 class ReplyQueueStoreTest : public ::testing::Test {
