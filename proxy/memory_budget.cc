@@ -33,7 +33,9 @@ MemoryBudget memory_budget(const Settings& s, bool uring) {
   // no parked line and no reply segments while idle (those are the worker's,
   // lent while a request is under way). A peer name too long for
   // std::string's inline storage (some IPv6 addresses, unix: socket paths)
-  // adds its own small allocation.
+  // adds its own small allocation, and a connection that leaves part of a
+  // request line unfinished while it is quiet borrows a parked-line block
+  // (kParkedHeaderBytes, 272 B as malloc holds it) until the line goes on.
   // BoundedMemory.TenThousandIdleConnectionsCostLittle measures this.
   const uint64_t per_descriptor =
       EventLoop::kDescriptorBytes + (uring ? UringLoop::slot_bytes() : EpollLoop::slot_bytes());

@@ -2,7 +2,9 @@
 // move. The event loop asks where the next bytes should land (read_targets),
 // reports how many arrived (on_read), and drains replies with write_iovecs /
 // on_written; the connection never makes a system call. It holds pool buffers
-// only while bytes are in flight: an idle connection owns none.
+// only while bytes are in flight: an idle connection owns none. What a request
+// needs only while under way (the parsed request, a parked partial line, reply
+// bookkeeping) is the worker's, lent meanwhile, so an idle connection is small.
 #pragma once
 
 #include <sys/uio.h>
