@@ -78,12 +78,17 @@ UpstreamConnection::~UpstreamConnection() {
 }
 
 bool UpstreamConnection::queue(std::string_view bytes) {
+  return end_retrieval_line() && append(bytes);
+}
+
+bool UpstreamConnection::append(std::string_view bytes) {
   if (!out_.reserve(bytes.size())) return false;
   out_.append({bytes.data(), bytes.size()});
   return true;
 }
 
 bool UpstreamConnection::queue(std::span<const iovec> bytes) {
+  if (!end_retrieval_line()) return false;
   size_t total = 0;
   for (const iovec& part : bytes) total += part.iov_len;
   if (!out_.reserve(total)) return false;
@@ -110,6 +115,10 @@ void UpstreamConnection::expect(Expectation expectation, Command command, Pendin
 }
 
 void UpstreamConnection::flush() {
+  if (!end_retrieval_line()) {
+    fail("out of memory");
+    return;
+  }
   if (out_.empty()) return;
   if (state_ == State::kClosed && !connect()) return;
   if (state_ == State::kConnected) write_queued();
@@ -792,6 +801,7 @@ void UpstreamConnection::fail(const char* reason) {
   auth_sent_ = 0;
   sending_auth_ = false;
   watching_write_ = false;
+  line_ = RetrievalLine{};  // its slots are failed with the requests in flight
   out_.release();
   release_receive_buffer();
   in_data_ = false;

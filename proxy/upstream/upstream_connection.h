@@ -86,11 +86,21 @@ class UpstreamConnection final : public IoHandler {
   UpstreamConnection(const UpstreamConnection&) = delete;
   UpstreamConnection& operator=(const UpstreamConnection&) = delete;
 
-  // Appends request bytes to send; false when the pool cannot hold them.
+  // Appends request bytes to send (ending an open retrieval line first);
+  // false when the pool cannot hold them.
   bool queue(std::string_view bytes);
   bool queue(std::span<const iovec> bytes);
   // Takes a chain's bytes (its buffers, when they line up; it ends empty).
-  bool queue(BufferChain& chain) { return out_.splice_from(chain); }
+  bool queue(BufferChain& chain) { return end_retrieval_line() && out_.splice_from(chain); }
+  // Adds a get-family request's `key`, answered into `slot`, to the line of
+  // keys left open on this connection when its command and exptime match and
+  // it has room; otherwise ends that line and opens another (retrieval_line.cc).
+  // A line stays open until the turn's flush or the next other request, so
+  // the gets a turn takes from every client reach the server as one line:
+  // memcached writes its answer to a line at once, but writes once per line.
+  // False (the slot is not queued) when the pool cannot hold the bytes.
+  bool queue_retrieval_key(Command command, int64_t exptime, std::string_view key,
+                           PendingReply* slot);
   // Registers the reply expected for the request just queued. `slot` receives
   // it (a batch head for kRetrieval); null drops it.
   void expect(Expectation expectation, Command command, PendingReply* slot);
@@ -122,6 +132,10 @@ class UpstreamConnection final : public IoHandler {
     bool cut = false;   // kGather: lines were dropped past the reply's bound
   };
 
+  // Ends the open retrieval line, if any, with its CRLF; false when the pool
+  // cannot hold it.
+  bool end_retrieval_line();
+  bool append(std::string_view bytes);  // queues bytes inside the open line
   bool connect();
   // Starts the TLS session and loads the credentials; false when it failed the connection.
   bool start_session();
@@ -190,6 +204,16 @@ class UpstreamConnection final : public IoHandler {
   uint32_t tls_landing_ = BufferPool::kNoBuffer;
 
   BufferChain out_;  // request bytes not yet written
+
+  // The get-family line open for more keys (tail null: none). Its request
+  // was registered with expect() when it opened; keys join its slot batch.
+  struct RetrievalLine {
+    PendingReply* tail = nullptr;
+    Command command = Command::kNone;
+    int64_t exptime = 0;
+    uint32_t bytes = 0;  // queued so far, the CRLF to come not included
+  };
+  RetrievalLine line_;
 
   std::vector<Inflight> inflight_;  // ring; capacity kept
   size_t inflight_head_ = 0;
