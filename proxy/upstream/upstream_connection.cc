@@ -59,7 +59,9 @@ UpstreamConnection::UpstreamConnection(UpstreamServer& server, UpstreamContext& 
       context_(context),
       out_(context.pool, kMaxQueuedBuffers),
       inflight_(kInitialInflight),
-      receive_buffer_(BufferPool::kNoBuffer) {}
+      receive_buffer_(BufferPool::kNoBuffer) {
+  line_text_.reserve(kMaxLineBytes);
+}
 
 UpstreamConnection::~UpstreamConnection() {
   if (fd_ >= 0) {
@@ -78,17 +80,12 @@ UpstreamConnection::~UpstreamConnection() {
 }
 
 bool UpstreamConnection::queue(std::string_view bytes) {
-  return end_retrieval_line() && append(bytes);
-}
-
-bool UpstreamConnection::append(std::string_view bytes) {
   if (!out_.reserve(bytes.size())) return false;
   out_.append({bytes.data(), bytes.size()});
   return true;
 }
 
 bool UpstreamConnection::queue(std::span<const iovec> bytes) {
-  if (!end_retrieval_line()) return false;
   size_t total = 0;
   for (const iovec& part : bytes) total += part.iov_len;
   if (!out_.reserve(total)) return false;
@@ -791,7 +788,7 @@ void UpstreamConnection::fail(const char* reason) {
       fd_ = -1;
     }
   }
-  const bool had_requests = inflight_count_ > 0 || !out_.empty();
+  const bool had_requests = inflight_count_ > 0 || !out_.empty() || line_.head != nullptr;
   state_ = State::kClosed;
   tls_.reset();  // (moved to retired_ when the kernel may still use its buffers)
   if (tls_landing_ != BufferPool::kNoBuffer) context_.tls_pool->release(tls_landing_);
@@ -801,7 +798,6 @@ void UpstreamConnection::fail(const char* reason) {
   auth_sent_ = 0;
   sending_auth_ = false;
   watching_write_ = false;
-  line_ = RetrievalLine{};  // its slots are failed with the requests in flight
   out_.release();
   release_receive_buffer();
   in_data_ = false;
@@ -825,6 +821,7 @@ void UpstreamConnection::fail(const char* reason) {
       context_.groups.fail(request.slot, reason);
     }
   }
+  fail_open_line(reason);
   if (had_requests) {
     server_.record_failure(context_.reactor.now_ms(), context_.settings);
     spdlog::warn("upstream {}: {}; {} requests failed", server_.name, reason, count);

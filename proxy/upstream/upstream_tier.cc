@@ -322,6 +322,7 @@ ValueStream* UpstreamTier::stream_value(const Request& request, ReplyQueue& repl
       !is_valid_reply_key(request.key)) {
     return nullptr;
   }
+  end_retrieval_lines_of(reply.owner_id());
   ValueStream* stream = SplitWrite::stream(split_, request, reply);
   if (stream != nullptr) command_stats_.cmd_set.add();
   return stream;
@@ -339,6 +340,7 @@ void UpstreamTier::execute(const Request& request, std::span<const iovec> value,
     return;
   }
   count_command(command_stats_, request);
+  if (!is_retrieval(request.command)) end_retrieval_lines_of(reply.owner_id());
   // The client's reply group is counted when it completes (ReplyGroups).
   groups_.set_open_tag(static_cast<uint8_t>(count_as(request)));
   if (is_retrieval(request.command)) {
@@ -439,7 +441,8 @@ void UpstreamTier::forward_retrieval(const Request& request, ReplyQueue& reply) 
     // Keys join the line open on the connection, where other clients' keys
     // of this turn may be too (UpstreamConnection::queue_retrieval_key).
     UpstreamConnection& connection = pick(*server, reply);
-    if (!connection.queue_retrieval_key(request.command, request.exptime, key, slot)) {
+    if (!connection.queue_retrieval_key(request.command, request.exptime, key, slot,
+                                        reply.owner_id())) {
       groups_.fail(slot, "out of memory");
       connection.fail("out of memory");
     }
@@ -512,6 +515,14 @@ void UpstreamTier::remove_stale(std::string_view key, const ReplyQueue& client) 
                 connection.queue(" noreply\r\n") && connection.queue(kNoopBarrier);
   connection.expect(Expectation::kQuiet, Command::kDelete, nullptr);
   if (!queued) connection.fail("out of memory");
+}
+
+void UpstreamTier::end_retrieval_lines_of(int client_id) {
+  for (UpstreamServer& server : servers_) {
+    for (auto& connection : server.connections) {
+      if (!connection->end_retrieval_line_of(client_id)) connection->fail("out of memory");
+    }
+  }
 }
 
 void UpstreamTier::flush() {
