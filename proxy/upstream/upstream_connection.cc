@@ -59,7 +59,9 @@ UpstreamConnection::UpstreamConnection(UpstreamServer& server, UpstreamContext& 
       context_(context),
       out_(context.pool, kMaxQueuedBuffers),
       inflight_(kInitialInflight),
-      receive_buffer_(BufferPool::kNoBuffer) {}
+      receive_buffer_(BufferPool::kNoBuffer) {
+  line_text_.reserve(kMaxLineBytes);
+}
 
 UpstreamConnection::~UpstreamConnection() {
   if (fd_ >= 0) {
@@ -110,6 +112,10 @@ void UpstreamConnection::expect(Expectation expectation, Command command, Pendin
 }
 
 void UpstreamConnection::flush() {
+  if (!end_retrieval_line()) {
+    fail("out of memory");
+    return;
+  }
   if (out_.empty()) return;
   if (state_ == State::kClosed && !connect()) return;
   if (state_ == State::kConnected) write_queued();
@@ -782,7 +788,7 @@ void UpstreamConnection::fail(const char* reason) {
       fd_ = -1;
     }
   }
-  const bool had_requests = inflight_count_ > 0 || !out_.empty();
+  const bool had_requests = inflight_count_ > 0 || !out_.empty() || line_.head != nullptr;
   state_ = State::kClosed;
   tls_.reset();  // (moved to retired_ when the kernel may still use its buffers)
   if (tls_landing_ != BufferPool::kNoBuffer) context_.tls_pool->release(tls_landing_);
@@ -815,6 +821,7 @@ void UpstreamConnection::fail(const char* reason) {
       context_.groups.fail(request.slot, reason);
     }
   }
+  fail_open_line(reason);
   if (had_requests) {
     server_.record_failure(context_.reactor.now_ms(), context_.settings);
     spdlog::warn("upstream {}: {}; {} requests failed", server_.name, reason, count);

@@ -91,6 +91,20 @@ class UpstreamConnection final : public IoHandler {
   bool queue(std::span<const iovec> bytes);
   // Takes a chain's bytes (its buffers, when they line up; it ends empty).
   bool queue(BufferChain& chain) { return out_.splice_from(chain); }
+  // Adds client `client_id`'s get-family `key`, answered into `slot`, to the
+  // line of keys open on this connection when its command and exptime match
+  // and it has room; otherwise queues that line and opens another
+  // (retrieval_line.cc). The open line is queued behind every other request
+  // until the turn's flush, or until end_retrieval_line_of() one of its
+  // clients, so the gets a turn takes from every client reach the server as
+  // few lines: memcached answers each get line with a write of its own.
+  // False (the slot is not taken) when the pool cannot hold the bytes.
+  bool queue_retrieval_key(Command command, int64_t exptime, std::string_view key,
+                           PendingReply* slot, int client_id);
+  // Queues the open line now if it holds a key of `client_id`: that client's
+  // next request must reach the server after its gets. False when the pool
+  // cannot hold the line.
+  bool end_retrieval_line_of(int client_id);
   // Registers the reply expected for the request just queued. `slot` receives
   // it (a batch head for kRetrieval); null drops it.
   void expect(Expectation expectation, Command command, PendingReply* slot);
@@ -122,6 +136,11 @@ class UpstreamConnection final : public IoHandler {
     bool cut = false;   // kGather: lines were dropped past the reply's bound
   };
 
+  // Queues the open retrieval line, if any, and registers its reply; false
+  // when the pool cannot hold it (the line stays open).
+  bool end_retrieval_line();
+  // Fails the slots of a line not queued yet (the connection failed).
+  void fail_open_line(const char* reason);
   bool connect();
   // Starts the TLS session and loads the credentials; false when it failed the connection.
   bool start_session();
@@ -190,6 +209,23 @@ class UpstreamConnection final : public IoHandler {
   uint32_t tls_landing_ = BufferPool::kNoBuffer;
 
   BufferChain out_;  // request bytes not yet written
+
+  // The get-family line open for more keys (head null: none). Its text waits
+  // apart from out_, so requests of clients without a key in it go first.
+  static constexpr size_t kMaxLineClients = 32;
+  // memcached closes a connection whose unfinished line passes 2048 bytes
+  // unless it is a get or gets line: a line kept within that is always safe.
+  static constexpr size_t kMaxLineBytes = 2048;
+  struct RetrievalLine {
+    PendingReply* head = nullptr;
+    PendingReply* tail = nullptr;
+    Command command = Command::kNone;
+    int64_t exptime = 0;
+    uint32_t client_count = 0;
+    int clients[kMaxLineClients];
+  };
+  RetrievalLine line_;
+  std::string line_text_;  // capacity kept: no allocation per line
 
   std::vector<Inflight> inflight_;  // ring; capacity kept
   size_t inflight_head_ = 0;

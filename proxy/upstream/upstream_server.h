@@ -57,11 +57,6 @@ struct UpstreamServer {
   int64_t retry_at_ms = 0;
   int64_t retry_delay_ms = 0;
 
-  // A multi-get being split: the batch of keys for this server.
-  UpstreamConnection* batch_connection = nullptr;
-  PendingReply* batch_head = nullptr;
-  PendingReply* batch_tail = nullptr;
-
   Counter requests;
   Counter failures;
   // TLS sessions opened to it: full handshakes, and sessions resumed from the cache.

@@ -322,6 +322,7 @@ ValueStream* UpstreamTier::stream_value(const Request& request, ReplyQueue& repl
       !is_valid_reply_key(request.key)) {
     return nullptr;
   }
+  end_retrieval_lines_of(reply.owner_id());
   ValueStream* stream = SplitWrite::stream(split_, request, reply);
   if (stream != nullptr) command_stats_.cmd_set.add();
   return stream;
@@ -339,6 +340,7 @@ void UpstreamTier::execute(const Request& request, std::span<const iovec> value,
     return;
   }
   count_command(command_stats_, request);
+  if (!is_retrieval(request.command)) end_retrieval_lines_of(reply.owner_id());
   // The client's reply group is counted when it completes (ReplyGroups).
   groups_.set_open_tag(static_cast<uint8_t>(count_as(request)));
   if (is_retrieval(request.command)) {
@@ -427,22 +429,8 @@ void UpstreamTier::forward_retrieval(const Request& request, ReplyQueue& reply) 
   leader->end_with_end = !request.more_keys_follow;
   leader->touch_exptime = request.exptime;
   leader->touch = request.command == Command::kGat || request.command == Command::kGats;
-  std::string_view verb = request.command == Command::kGet    ? "get"
-                          : request.command == Command::kGets ? "gets"
-                          : request.command == Command::kGat  ? "gat "
-                                                              : "gats ";
-  // gat's exptime as the number the parser read (a line taken in batches has
-  // no whole line to copy it from); the upstream reads it the same way.
-  char exptime_text[24];
-  std::string_view exptime;
-  if (request.command == Command::kGat || request.command == Command::kGats) {
-    const auto written =
-        std::to_chars(exptime_text, exptime_text + sizeof exptime_text, request.exptime).ptr;
-    exptime = std::string_view(exptime_text, static_cast<size_t>(written - exptime_text));
-  }
   KeyCursor keys(request.keys);
   std::string_view key;
-  bool out_of_memory = false;
   for (PendingReply* slot = leader; slot != nullptr && keys.next(key); slot = slot->next_in_group) {
     slot->key_hash = upstream_key_hash(key);
     UpstreamServer* server = route(key);
@@ -450,25 +438,14 @@ void UpstreamTier::forward_retrieval(const Request& request, ReplyQueue& reply) 
       groups_.fail(slot, "upstream unavailable");
       continue;
     }
-    if (server->batch_connection == nullptr) {
-      server->batch_connection = &pick(*server, reply);
-      server->batch_head = slot;
-      out_of_memory |=
-          !server->batch_connection->queue(verb) || !server->batch_connection->queue(exptime);
-    } else {
-      server->batch_tail->next_in_batch = slot;
+    // Keys join the line open on the connection, where other clients' keys
+    // of this turn may be too (UpstreamConnection::queue_retrieval_key).
+    UpstreamConnection& connection = pick(*server, reply);
+    if (!connection.queue_retrieval_key(request.command, request.exptime, key, slot,
+                                        reply.owner_id())) {
+      groups_.fail(slot, "out of memory");
+      connection.fail("out of memory");
     }
-    server->batch_tail = slot;
-    out_of_memory |= !server->batch_connection->queue(" ") || !server->batch_connection->queue(key);
-  }
-  for (UpstreamServer& server : servers_) {
-    if (server.batch_connection == nullptr) continue;
-    UpstreamConnection& connection = *server.batch_connection;
-    out_of_memory |= !connection.queue(kCrlf);
-    connection.expect(Expectation::kRetrieval, request.command, server.batch_head);
-    if (out_of_memory) connection.fail("out of memory");
-    server.batch_connection = nullptr;
-    server.batch_head = server.batch_tail = nullptr;
   }
 }
 
@@ -538,6 +515,14 @@ void UpstreamTier::remove_stale(std::string_view key, const ReplyQueue& client) 
                 connection.queue(" noreply\r\n") && connection.queue(kNoopBarrier);
   connection.expect(Expectation::kQuiet, Command::kDelete, nullptr);
   if (!queued) connection.fail("out of memory");
+}
+
+void UpstreamTier::end_retrieval_lines_of(int client_id) {
+  for (UpstreamServer& server : servers_) {
+    for (auto& connection : server.connections) {
+      if (!connection->end_retrieval_line_of(client_id)) connection->fail("out of memory");
+    }
+  }
 }
 
 void UpstreamTier::flush() {

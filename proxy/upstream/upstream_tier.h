@@ -86,6 +86,8 @@ class UpstreamTier final : public Tier, private SplitIndexHandler {
   void forward_single(const Request& request, std::span<const iovec> value, ReplyQueue& reply,
                       BufferChain* value_chain);
   void forward_retrieval(const Request& request, ReplyQueue& reply);
+  // The client's next request goes after its gets still in open lines.
+  void end_retrieval_lines_of(int client_id);
   void forward_to_all(const Request& request, ReplyQueue& reply);
   // `stats` gathered from every upstream and merged (stats_gather.h).
   void forward_stats(const Request& request, ReplyQueue& reply);

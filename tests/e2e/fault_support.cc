@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -159,23 +160,29 @@ void ScriptedUpstream::serve(int fd) {
   ::close(fd);
 }
 
-std::string ScriptedUpstream::value_reply(const std::vector<std::string>& keys) {
+std::string ScriptedUpstream::value_reply(const std::vector<std::string>& keys, size_t* fault_begin,
+                                          size_t* fault_end) {
   std::string out;
+  *fault_begin = *fault_end = std::string::npos;
   std::lock_guard lock(mutex_);
   for (const auto& key : keys) {
+    const bool fault = *fault_begin == std::string::npos && key.starts_with(kFaultKeyPrefix);
+    if (fault) *fault_begin = out.size();
     const auto it = store_.find(key);
-    if (it == store_.end()) continue;
-    out +=
-        "VALUE " + key + " 0 " + std::to_string(it->second.size()) + "\r\n" + it->second + "\r\n";
+    if (it != store_.end()) {
+      out +=
+          "VALUE " + key + " 0 " + std::to_string(it->second.size()) + "\r\n" + it->second + "\r\n";
+    }
+    if (fault) *fault_end = out.size();
   }
   return out + "END\r\n";
 }
 
 bool ScriptedUpstream::answer_get(int fd, const std::vector<std::string>& keys) {
-  const std::string reply = value_reply(keys);
-  bool triggered = false;
-  for (const auto& key : keys) triggered = triggered || key.starts_with(kFaultKeyPrefix);
-  if (!triggered) {
+  size_t begin = 0;
+  size_t end = 0;
+  const std::string reply = value_reply(keys, &begin, &end);
+  if (begin == std::string::npos) {
     send_all(fd, reply);
     return true;
   }
@@ -184,7 +191,7 @@ bool ScriptedUpstream::answer_get(int fd, const std::vector<std::string>& keys) 
                             std::string(kGhostMarker) + "\r\nEND\r\n";
   switch (fault_) {
     case Fault::kStallMidReply:
-      send_all(fd, reply.substr(0, reply.size() / 2));
+      send_all(fd, reply.substr(0, begin + (end - begin) / 2));
       // Silence from now on: requests keep arriving and are read, never answered.
       // (Answering them would put their replies where the rest of this value
       // belongs: a stream no one can tell from a valid reply.)
@@ -192,13 +199,15 @@ bool ScriptedUpstream::answer_get(int fd, const std::vector<std::string>& keys) 
       }
       return false;
     case Fault::kCloseMidReply:
-      send_all(fd, reply.substr(0, reply.size() / 2));
+      send_all(fd, reply.substr(0, begin + (end - begin) / 2));
       return false;
     case Fault::kSlowBytes:
-      for (char c : reply) {
+      send_all(fd, reply.substr(0, begin));
+      for (char c : reply.substr(begin, end - begin)) {
         send_all(fd, std::string_view(&c, 1));
         std::this_thread::sleep_for(std::chrono::milliseconds(1));  // the fault: a trickle
       }
+      send_all(fd, reply.substr(end));
       return true;
     case Fault::kDelayed:
       std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the fault: a late reply
@@ -213,13 +222,16 @@ bool ScriptedUpstream::answer_get(int fd, const std::vector<std::string>& keys) 
       send_all(fd, ghost.substr(0, ghost.size() - 5) + reply);
       return true;
     case Fault::kValueTooLong: {
-      const size_t eol = reply.find("\r\n");
-      const std::string line = reply.substr(0, eol);
-      if (line.starts_with("VALUE ")) {
+      if (end > begin) {
         // "VALUE k 0 N": announce N, send N + 7 bytes.
-        send_all(fd, line + "\r\n" + std::string(kGhostMarker) + reply.substr(eol + 2));
+        const size_t eol = reply.find("\r\n", begin) + 2;
+        send_all(fd, reply.substr(0, eol) + std::string(kGhostMarker) + reply.substr(eol));
       } else {
-        send_all(fd, "VALUE " + keys[0] + " 0 1\r\n" + std::string(kGhostMarker) + "\r\nEND\r\n");
+        const auto fault_key = std::find_if(keys.begin(), keys.end(), [](const std::string& k) {
+          return k.starts_with(kFaultKeyPrefix);
+        });
+        send_all(fd, reply.substr(0, begin) + "VALUE " + *fault_key + " 0 1\r\n" +
+                         std::string(kGhostMarker) + "\r\nEND\r\n");
       }
       return true;
     }

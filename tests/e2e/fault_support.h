@@ -1,9 +1,9 @@
 // Support for the fault-injection, hostile-client and isolation suites.
 // ScriptedUpstream is a tiny memcached (get, set, delete, mn) on a loopback port
 // that misbehaves on purpose whenever a get asks for a key starting with
-// kFaultKeyPrefix: it stalls or closes in the middle of the reply, sends it a
-// byte at a time or late, sends replies nobody asked for, announces a value
-// shorter than it sends, or resets the connection. Other keys are served
+// kFaultKeyPrefix: it stalls or closes in the middle of that key's value,
+// sends it a byte at a time or the reply late, sends replies nobody asked for,
+// announces the value shorter than it sends, or resets the connection. Other keys are served
 // correctly, so the suite can tell a fault's victims from bystanders.
 // mcguard_stat reads one counter of mcguard's `stats`.
 #pragma once
@@ -56,7 +56,13 @@ class ScriptedUpstream {
   void serve(int fd);
   // Answers one get; false when the connection is finished (closed or reset).
   bool answer_get(int fd, const std::vector<std::string>& keys);
-  std::string value_reply(const std::vector<std::string>& keys);
+  // The reply to a get of `keys`, and where in it the first fault key's VALUE
+  // block lies ([fault_begin, fault_end); empty at its place when it missed).
+  // A fault strikes that block, as a slow or broken value would: mcguard may
+  // put other clients' keys on the same line, and their values around it are
+  // served as memcached would serve them.
+  std::string value_reply(const std::vector<std::string>& keys, size_t* fault_begin,
+                          size_t* fault_end);
 
   Fault fault_;
   int listen_fd_;

@@ -17,7 +17,14 @@ UpstreamHarness::UpstreamHarness(size_t server_count, UpstreamSettings settings)
   queue_.set_owner_id(kClientId);
 }
 
-void UpstreamHarness::execute(std::string_view input) {
+std::unique_ptr<ReplyQueue> UpstreamHarness::another_client(int id) {
+  auto client = std::make_unique<ReplyQueue>(io_pool_, 64);
+  client->set_pending_pool(&replies_);
+  client->set_owner_id(id);
+  return client;
+}
+
+void UpstreamHarness::execute(std::string_view input, ReplyQueue& client) {
   size_t pos = 0;
   while (pos < input.size()) {
     Request request;
@@ -32,8 +39,8 @@ void UpstreamHarness::execute(std::string_view input) {
       value.push_back({const_cast<char*>(input.data() + pos), request.value_length});
       pos += request.value_length + 2;
     }
-    ASSERT_TRUE(tier_->can_accept(request, queue_));
-    tier_->execute(request, value, queue_, nullptr);
+    ASSERT_TRUE(tier_->can_accept(request, client));
+    tier_->execute(request, value, client, nullptr);
   }
 }
 

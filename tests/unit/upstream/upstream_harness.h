@@ -46,8 +46,12 @@ class UpstreamHarness {
   const UpstreamServer& upstream(size_t index) const { return tier_->servers()[index]; }
   const std::vector<UpstreamAddress>& addresses() const { return addresses_; }
 
-  // Parses every command in `input` and hands it to the tier (data blocks as iovecs).
-  void execute(std::string_view input);
+  // Parses every command in `input` and hands it to the tier (data blocks as
+  // iovecs), as the harness's client or as `client` (another client's queue).
+  void execute(std::string_view input) { execute(input, queue_); }
+  void execute(std::string_view input, ReplyQueue& client);
+  // A queue for another client, set up as the harness's own.
+  std::unique_ptr<ReplyQueue> another_client(int id);
   // The first key "<prefix>N" that the ring places on `server`.
   std::string key_on(size_t server, std::string_view prefix) const;
 
