@@ -388,28 +388,33 @@ void UringLoop::prepare_sendmsg(int fd, Op op, const iovec* iov, size_t count) {
 
 bool UringLoop::send_finished(Slot& s, const io_uring_cqe& cqe, int* result) {
   WorkerStats& stats = context_->stats;
+  // A socket (AF_UNIX) or kernel without zero-copy sends refuses the first
+  // one: nothing was sent, and the socket sends plainly from now on.
+  const auto refused = [&](int res) {
+    return (res == -EOPNOTSUPP || res == -EINVAL) && context_->zerocopy_threshold > 0;
+  };
   int res = cqe.res;
   if (cqe.flags & IORING_CQE_F_NOTIF) {
     // The kernel is done with the bytes: now they may be consumed and their
     // buffers released.
     s.zc_notif_pending = false;
     stats.zerocopy_pending.sub();
-    if (static_cast<uint32_t>(cqe.res) & kNotifUsageCopied) {
+    res = s.zc_result;
+    if (refused(res)) {
+      s.zc_off = true;
+      res = 0;
+    } else if (static_cast<uint32_t>(cqe.res) & kNotifUsageCopied) {
       // Zero-copy bought nothing here and costs pinning and a notification.
       s.zc_off = true;
       stats.zerocopy_copied.add();
     }
-    res = s.zc_result;
   } else if (cqe.flags & IORING_CQE_F_MORE) {
     s.zc_notif_pending = true;
     s.zc_result = res;
     if (res >= 0) stats.zerocopy_sends.add();
     stats.zerocopy_pending.add();
     return false;
-  }
-  if ((res == -EOPNOTSUPP || res == -EINVAL) && !s.zc_off && context_->zerocopy_threshold > 0) {
-    // A socket (AF_UNIX) or kernel without zero-copy sends: nothing was sent,
-    // and plain sends from now on.
+  } else if (refused(res) && !s.zc_off) {
     s.zc_off = true;
     res = 0;
   }
