@@ -28,6 +28,15 @@ constexpr int64_t kShutdownWaitMs = 2000;
 constexpr uint16_t kSendZcReportUsage = 1U << 3;
 constexpr uint32_t kNotifUsageCopied = 1U << 31;
 
+// Drops what the socket still holds for its peer (a TCP reset; the descriptor
+// stays open), so the kernel frees those bytes and a zero-copy send's
+// notification comes now, not whenever a peer that stopped reading resumes.
+void abandon_sends(int fd) {
+  sockaddr unspecified{};
+  unspecified.sa_family = AF_UNSPEC;
+  ::connect(fd, &unspecified, sizeof unspecified);
+}
+
 // True when the iovecs carry at least `threshold` bytes.
 bool at_least(const iovec* iov, size_t count, size_t threshold) {
   size_t total = 0;
@@ -460,6 +469,7 @@ void UringLoop::cancel_io(int fd) {
   Slot& s = slot(fd);
   if (s.user_recv_inflight) cancel(tag(Op::kUserRecv, fd));
   if (s.user_send_inflight) cancel(tag(Op::kUserSend, fd));
+  if (s.user_send_inflight && s.zc_notif_pending) abandon_sends(fd);
 }
 
 void UringLoop::on_user_io(int fd, Op op, const io_uring_cqe& cqe) {
@@ -507,6 +517,7 @@ void UringLoop::close_connection(int fd) {
     if (s.recv_armed && !s.recv_cancelled) cancel(tag(Op::kRecv, fd));
     if (s.value_recv_inflight) cancel(tag(Op::kValueRecv, fd));
     if (s.send_inflight) cancel(tag(Op::kSend, fd));
+    if (s.zc_notif_pending) abandon_sends(fd);
   } else {
     // The ring is not running: nothing more will complete here.
     s.recv_armed = s.send_inflight = s.value_recv_inflight = false;

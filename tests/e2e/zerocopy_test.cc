@@ -112,6 +112,39 @@ TEST_F(ZeroCopySends, ClientVanishingMidSendReleasesEverything) {
   EXPECT_TRUE(got.bytes == expected) << escape(got.bytes, 200);
 }
 
+TEST_F(ZeroCopySends, ClosingWhileANotificationIsOutstanding) {
+  // mcguard closes a connection (a value not delivered within
+  // --slow-client-timeout) whose client stopped
+  // reading while a zero-copy send's notification is outstanding. Waiting for
+  // that notification alone would keep the connection and its buffers forever:
+  // the socket must drop its unsent bytes so the notification comes.
+  ASSERT_NO_FATAL_FAILURE(start({"--slow-client-timeout", "1s"}));
+  constexpr size_t kReply = 2u << 20;  // within --max-reply-backlog: parsing goes on
+  const std::string value(kReply, 'c');
+  Client writer = connect();
+  ASSERT_TRUE(writer.send("set mid 0 0 " + std::to_string(kReply) + "\r\n" + value + "\r\n"));
+  ASSERT_EQ(writer.read_line().bytes, "STORED\r\n");
+  const long long idle_in_use = metric("mcguard_pool_buffers_in_use");
+  const long long connections = metric("mcguard_connections");
+
+  Client stalled = connect();
+  shrink_receive_buffer(stalled.fd());
+  ASSERT_TRUE(stalled.send("get mid\r\n"));
+  ASSERT_TRUE(poll_until([&] { return metric("mcguard_zerocopy_pending") >= 1; }, kDeadline))
+      << "no zero-copy send awaited its notification";
+  ASSERT_TRUE(stalled.send("set late 0 0 100\r\nonly part of it"));
+  EXPECT_TRUE(poll_until(
+      [&] {
+        return metric("mcguard_zerocopy_pending") == 0 &&
+               metric("mcguard_connections") == connections &&
+               metric("mcguard_pool_buffers_in_use") <= idle_in_use;
+      },
+      kDeadline))
+      << "pending " << metric("mcguard_zerocopy_pending") << ", open "
+      << metric("mcguard_connections") << " (was " << connections << "), buffers in use "
+      << metric("mcguard_pool_buffers_in_use") << " (was " << idle_in_use << ")";
+}
+
 // A loopback listener that accepts nothing: its connections' bytes pile up in
 // the kernel until their small receive buffer is full, as an upstream that
 // stopped reading.
