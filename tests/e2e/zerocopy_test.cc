@@ -58,6 +58,21 @@ class ZeroCopySends : public ::testing::Test {
 
   long long metric(std::string_view name) const { return e2e::metric(admin_port_, name); }
 
+  // Waits until no notification is awaited and the connections and pool
+  // buffers are back to what they were before the test's client came.
+  void expect_all_released(long long connections, long long buffers_in_use) {
+    EXPECT_TRUE(poll_until(
+        [&] {
+          return metric("mcguard_zerocopy_pending") == 0 &&
+                 metric("mcguard_connections") == connections &&
+                 metric("mcguard_pool_buffers_in_use") <= buffers_in_use;
+        },
+        kDeadline))
+        << "pending " << metric("mcguard_zerocopy_pending") << ", open "
+        << metric("mcguard_connections") << " (was " << connections << "), buffers in use "
+        << metric("mcguard_pool_buffers_in_use") << " (was " << buffers_in_use << ")";
+  }
+
   Client connect() {
     auto c = Client::connect(server_->port(), milliseconds(5000));
     EXPECT_TRUE(c.has_value());
@@ -92,16 +107,7 @@ TEST_F(ZeroCopySends, ClientVanishingMidSendReleasesEverything) {
   const linger reset{1, 0};  // close with RST, unread bytes and all
   ::setsockopt(vanishing.fd(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
   vanishing.close();
-  EXPECT_TRUE(poll_until(
-      [&] {
-        return metric("mcguard_zerocopy_pending") == 0 &&
-               metric("mcguard_connections") == connections &&
-               metric("mcguard_pool_buffers_in_use") <= idle_in_use;
-      },
-      kDeadline))
-      << "pending " << metric("mcguard_zerocopy_pending") << ", open "
-      << metric("mcguard_connections") << " (was " << connections << "), buffers in use "
-      << metric("mcguard_pool_buffers_in_use") << " (was " << idle_in_use << ")";
+  expect_all_released(connections, idle_in_use);
   EXPECT_GE(metric("mcguard_zerocopy_sends_total"), 1);
 
   Client reader = connect();
@@ -133,16 +139,7 @@ TEST_F(ZeroCopySends, ClosingWhileANotificationIsOutstanding) {
   ASSERT_TRUE(poll_until([&] { return metric("mcguard_zerocopy_pending") >= 1; }, kDeadline))
       << "no zero-copy send awaited its notification";
   ASSERT_TRUE(stalled.send("set late 0 0 100\r\nonly part of it"));
-  EXPECT_TRUE(poll_until(
-      [&] {
-        return metric("mcguard_zerocopy_pending") == 0 &&
-               metric("mcguard_connections") == connections &&
-               metric("mcguard_pool_buffers_in_use") <= idle_in_use;
-      },
-      kDeadline))
-      << "pending " << metric("mcguard_zerocopy_pending") << ", open "
-      << metric("mcguard_connections") << " (was " << connections << "), buffers in use "
-      << metric("mcguard_pool_buffers_in_use") << " (was " << idle_in_use << ")";
+  expect_all_released(connections, idle_in_use);
 }
 
 // A loopback listener that accepts nothing: its connections' bytes pile up in
