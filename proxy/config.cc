@@ -129,6 +129,8 @@ po::options_description option_set() {
       "how long a value waits for pool buffers before SERVER_ERROR out of memory (default 2s)");
   add("slow-client-timeout", po::value<std::string>(),
       "close a client that has not delivered a whole value or request line by then (default 30s)");
+  add("zerocopy-threshold", po::value<std::string>(),
+      "sends at least this large go zero-copy, io_uring engine (default 0: off)");
   add("idle-timeout", po::value<std::string>(),
       "close connections idle this long (default 0: off)");
   add("chain-share", po::value<std::string>(),
@@ -388,6 +390,10 @@ void apply_memory_options(const po::variables_map& vm, Settings& s) {
   if (vm.count("max-reply-backlog")) {
     s.max_reply_backlog =
         size_or_throw("max-reply-backlog", vm["max-reply-backlog"].as<std::string>(), 1);
+  }
+  if (vm.count("zerocopy-threshold")) {
+    s.zerocopy_threshold =
+        size_or_throw("zerocopy-threshold", vm["zerocopy-threshold"].as<std::string>(), 1);
   }
   if (vm.count("pool-wait-timeout")) {
     auto text = vm["pool-wait-timeout"].as<std::string>();

@@ -65,6 +65,8 @@ struct Settings {
   int64_t pool_wait_timeout_ms = 2000;
   int64_t slow_client_timeout_ms = 30000;
   int64_t idle_timeout_ms = 0;  // 0: off
+  // Sends at least this large go zero-copy (io_uring SENDMSG_ZC); 0: off.
+  uint64_t zerocopy_threshold = 0;
   // Share of each worker's pool that value chains may hold; the rest stays for
   // receive and reply buffers, so chains can never starve every connection.
   double chain_share = 0.75;

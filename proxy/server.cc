@@ -580,6 +580,7 @@ std::string Server::render_settings() const {
   append_stat(out, "mcguard_pool_wait_timeout", duration_text(s.pool_wait_timeout_ms));
   append_stat(out, "mcguard_slow_client_timeout", duration_text(s.slow_client_timeout_ms));
   append_stat(out, "mcguard_idle_timeout", duration_text(s.idle_timeout_ms));
+  append_stat(out, "mcguard_zerocopy_threshold", s.zerocopy_threshold);
   append_stat(out, "mcguard_reuse_port", s.reuse_port ? "yes" : "no");
   append_stat(out, "mcguard_tier", s.upstreams.empty() ? "embedded" : "upstream");
   append_upstream_settings(out, s, split_);

@@ -42,6 +42,7 @@ Worker::Worker(const Settings& settings, const EngineChoice& engine,
   context_->chain_buffer_limit = settings.chain_buffer_limit();
   context_->slow_client_timeout_ms = settings.slow_client_timeout_ms;
   context_->idle_timeout_ms = settings.idle_timeout_ms;
+  context_->zerocopy_threshold = settings.zerocopy_threshold;
   // Waiters hold a receive buffer each: at most a quarter of what chains leave.
   context_->max_pool_waiters =
       std::max(1u, (settings.buffers_per_worker() - settings.chain_buffer_limit()) / 4);

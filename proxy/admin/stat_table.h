@@ -130,6 +130,15 @@ inline constexpr std::array kRows = {
   StatRow{&W::chain_buffers_in_use, "mcguard_chain_buffers_in_use", S::kPool,
           "mcguard_chain_buffers_in_use", {}, {}, kGauge, M::kPool,
           "Buffers held by value chains now."},
+  StatRow{&W::zerocopy_sends, "mcguard_zerocopy_sends", S::kPool,
+          "mcguard_zerocopy_sends_total", {}, {}, kCounter, M::kPool,
+          "Sends the kernel took as zero-copy (--zerocopy-threshold)."},
+  StatRow{&W::zerocopy_copied, "mcguard_zerocopy_copied", S::kPool,
+          "mcguard_zerocopy_copied_total", {}, {}, kCounter, M::kPool,
+          "Zero-copy sends the kernel copied after all; their sockets send plainly since."},
+  StatRow{&W::zerocopy_pending, "mcguard_zerocopy_pending", S::kPool,
+          "mcguard_zerocopy_pending", {}, {}, kGauge, M::kPool,
+          "Zero-copy sends whose buffers the kernel still holds (awaiting notification)."},
 };
 // clang-format on
 }  // namespace stat_table

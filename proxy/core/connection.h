@@ -57,6 +57,8 @@ struct ConnectionContext {
   int64_t slow_client_timeout_ms = 30000;    // 0: off
   int64_t idle_timeout_ms = 0;               // 0: off
   uint32_t max_pool_waiters = UINT32_MAX;    // connections that may wait for a chain at once
+  // Sends of at least this many bytes go zero-copy where the engine can (0: never).
+  size_t zerocopy_threshold = 0;
   // The value-size limit policy (per prefix, enforce or observe); when not
   // attached, max_value_size is the limit. max_value_size stays the ceiling.
   LimitView limits{};

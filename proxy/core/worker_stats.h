@@ -70,6 +70,11 @@ struct WorkerStats {
   // client's bytes were not a TLS session or it did not verify.
   Counter tls_handshakes;
   Counter tls_failures;
+  // Zero-copy sends (--zerocopy-threshold): taken by the kernel, notified as
+  // copied after all (so the socket stopped using them), awaiting notification now.
+  Counter zerocopy_sends;
+  Counter zerocopy_copied;
+  Counter zerocopy_pending;
   ValueSizeHistograms value_sizes;
 };
 

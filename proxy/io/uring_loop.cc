@@ -23,6 +23,26 @@ constexpr size_t kIovecArena = 16384;
 constexpr size_t kMessageArena = 1024;
 // How long shutting down waits for the kernel to hand back cancelled operations.
 constexpr int64_t kShutdownWaitMs = 2000;
+// Zero-copy send flags from the kernel's uapi (6.2), which liburing 2.3's
+// header predates: ask the notification to say whether the kernel copied.
+constexpr uint16_t kSendZcReportUsage = 1U << 3;
+constexpr uint32_t kNotifUsageCopied = 1U << 31;
+
+// Drops what the socket still holds for its peer (a TCP reset; the descriptor
+// stays open), so the kernel frees those bytes and a zero-copy send's
+// notification comes now, not whenever a peer that stopped reading resumes.
+void abandon_sends(int fd) {
+  sockaddr unspecified{};
+  unspecified.sa_family = AF_UNSPEC;
+  ::connect(fd, &unspecified, sizeof unspecified);
+}
+
+// True when the iovecs carry at least `threshold` bytes.
+bool at_least(const iovec* iov, size_t count, size_t threshold) {
+  size_t total = 0;
+  for (size_t i = 0; i < count && total < threshold; ++i) total += iov[i].iov_len;
+  return total >= threshold;
+}
 
 int init_ring(io_uring* ring) {
   // One thread submits, and completions are reaped only when it waits: the
@@ -365,8 +385,50 @@ void UringLoop::send_replies(int fd, Connection& connection) {
 void UringLoop::prepare_sendmsg(int fd, Op op, const iovec* iov, size_t count) {
   msghdr* message = nullptr;
   io_uring_sqe* sqe = stage_message(iov, count, &message);
-  io_uring_prep_sendmsg(sqe, fd, message, MSG_NOSIGNAL);
+  const size_t threshold = context_ != nullptr ? context_->zerocopy_threshold : 0;
+  if (threshold > 0 && !slot(fd).zc_off && at_least(iov, count, threshold)) {
+    io_uring_prep_sendmsg_zc(sqe, fd, message, MSG_NOSIGNAL);
+    sqe->ioprio |= kSendZcReportUsage;
+  } else {
+    io_uring_prep_sendmsg(sqe, fd, message, MSG_NOSIGNAL);
+  }
   io_uring_sqe_set_data64(sqe, tag(op, fd));
+}
+
+bool UringLoop::send_finished(Slot& s, const io_uring_cqe& cqe, int* result) {
+  WorkerStats& stats = context_->stats;
+  // A socket (AF_UNIX) or kernel without zero-copy sends refuses the first
+  // one: nothing was sent, and the socket sends plainly from now on.
+  const auto refused = [&](int res) {
+    return (res == -EOPNOTSUPP || res == -EINVAL) && context_->zerocopy_threshold > 0;
+  };
+  int res = cqe.res;
+  if (cqe.flags & IORING_CQE_F_NOTIF) {
+    // The kernel is done with the bytes: now they may be consumed and their
+    // buffers released.
+    s.zc_notif_pending = false;
+    stats.zerocopy_pending.sub();
+    res = s.zc_result;
+    if (refused(res)) {
+      s.zc_off = true;
+      res = 0;
+    } else if (static_cast<uint32_t>(cqe.res) & kNotifUsageCopied) {
+      // Zero-copy bought nothing here and costs pinning and a notification.
+      s.zc_off = true;
+      stats.zerocopy_copied.add();
+    }
+  } else if (cqe.flags & IORING_CQE_F_MORE) {
+    s.zc_notif_pending = true;
+    s.zc_result = res;
+    if (res >= 0) stats.zerocopy_sends.add();
+    stats.zerocopy_pending.add();
+    return false;
+  } else if (refused(res) && !s.zc_off) {
+    s.zc_off = true;
+    res = 0;
+  }
+  *result = res;
+  return true;
 }
 
 io_uring_sqe* UringLoop::stage_message(const iovec* iov, size_t count, msghdr** message) {
@@ -407,22 +469,29 @@ void UringLoop::cancel_io(int fd) {
   Slot& s = slot(fd);
   if (s.user_recv_inflight) cancel(tag(Op::kUserRecv, fd));
   if (s.user_send_inflight) cancel(tag(Op::kUserSend, fd));
+  if (s.user_send_inflight && s.zc_notif_pending) abandon_sends(fd);
 }
 
 void UringLoop::on_user_io(int fd, Op op, const io_uring_cqe& cqe) {
   Slot& s = slot(fd);
   IoHandler* handler = s.io_handler;
-  (op == Op::kUserRecv ? s.user_recv_inflight : s.user_send_inflight) = false;
-  if (handler == nullptr) return;
   if (op == Op::kUserRecv) {
-    handler->on_received(fd, cqe.res);
-  } else {
-    handler->on_sent(fd, cqe.res);
+    s.user_recv_inflight = false;
+    if (handler != nullptr) handler->on_received(fd, cqe.res);
+    return;
   }
+  int result = 0;
+  if (!send_finished(s, cqe, &result)) return;
+  s.user_send_inflight = false;
+  if (handler != nullptr) handler->on_sent(fd, result);
 }
 
 void UringLoop::on_send(int fd, const io_uring_cqe& cqe) {
   Slot& s = slot(fd);
+  int result = 0;
+  // A zero-copy send stays in flight until its notification: its bytes (and
+  // their buffers) must outlive the kernel's use of them, closing or not.
+  if (!send_finished(s, cqe, &result)) return;
   s.send_inflight = false;
   if (s.closing) {
     finish_close_if_done(fd);
@@ -430,9 +499,9 @@ void UringLoop::on_send(int fd, const io_uring_cqe& cqe) {
   }
   Connection* c = connection(fd);
   if (c == nullptr) return;
-  if (cqe.res >= 0) {
-    c->on_written(static_cast<size_t>(cqe.res));
-  } else if (cqe.res != -EINTR && cqe.res != -EAGAIN) {
+  if (result >= 0) {
+    c->on_written(static_cast<size_t>(result));
+  } else if (result != -EINTR && result != -EAGAIN) {
     // The peer is gone: nothing more can be delivered.
     s.failed = true;
   }
@@ -448,6 +517,7 @@ void UringLoop::close_connection(int fd) {
     if (s.recv_armed && !s.recv_cancelled) cancel(tag(Op::kRecv, fd));
     if (s.value_recv_inflight) cancel(tag(Op::kValueRecv, fd));
     if (s.send_inflight) cancel(tag(Op::kSend, fd));
+    if (s.zc_notif_pending) abandon_sends(fd);
   } else {
     // The ring is not running: nothing more will complete here.
     s.recv_armed = s.send_inflight = s.value_recv_inflight = false;

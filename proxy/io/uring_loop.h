@@ -11,6 +11,13 @@
 // sendmsg of all the connection's iovecs; a partial send resumes where it
 // stopped.
 //
+// A send of at least the context's zerocopy_threshold bytes goes out as
+// SENDMSG_ZC: the kernel reads the pool buffers (or store memory) in place, so
+// the send is reported to its owner (Connection::on_written, IoHandler::on_sent)
+// only at the kernel's notification. Until then the bytes stay queued and their
+// buffers stay counted in the pool. A socket whose notification says the kernel
+// copied anyway (loopback, AF_UNIX, some devices) sends plainly from then on.
+//
 // Upstream sockets use the same ring: a single-shot poll (re-armed after each
 // event, so watch() keeps its level-triggered meaning) while connecting, then
 // Reactor::submit_receive / submit_send completions.
@@ -96,6 +103,10 @@ class UringLoop final : public EventLoop {
     // Completion I/O for another component (Reactor::submit_*).
     bool user_recv_inflight : 1 = false;
     bool user_send_inflight : 1 = false;
+    // Zero-copy sends (client or Reactor; a socket is one or the other).
+    bool zc_notif_pending : 1 = false;  // the send completed; its notification has not
+    bool zc_off : 1 = false;            // the kernel copied, or refused: plain sends only
+    int32_t zc_result = 0;              // the send's result, reported at the notification
   };
 
   static uint64_t tag(Op op, int fd, uint32_t generation = 0) {
@@ -123,8 +134,12 @@ class UringLoop final : public EventLoop {
   void arm_poll(int fd, Op op);
   void cancel(uint64_t target);
   void send_replies(int fd, Connection& connection);
-  // Prepares one sendmsg of `count` iovecs (copied into this turn's arena).
+  // Prepares one sendmsg of `count` iovecs (copied into this turn's arena), a
+  // zero-copy one when it is large enough and the socket allows it.
   void prepare_sendmsg(int fd, Op op, const iovec* iov, size_t count);
+  // Sorts a send's completions: false while a zero-copy send's notification is
+  // awaited; true with `result` set when the send's owner may learn its result.
+  bool send_finished(Slot& s, const io_uring_cqe& cqe, int* result);
   // An SQE and a msghdr over a copy of `iov`, both valid until submission.
   io_uring_sqe* stage_message(const iovec* iov, size_t count, msghdr** message);
   void on_user_io(int fd, Op op, const io_uring_cqe& cqe);
