@@ -130,6 +130,12 @@ inline constexpr std::array kRows = {
   StatRow{&W::chain_buffers_in_use, "mcguard_chain_buffers_in_use", S::kPool,
           "mcguard_chain_buffers_in_use", {}, {}, kGauge, M::kPool,
           "Buffers held by value chains now."},
+  StatRow{&W::connection_chain_waits, "mcguard_connection_chain_waits", S::kPool,
+          "mcguard_connection_chain_waits_total", {}, {}, kCounter, M::kPool,
+          "Values that waited for their connection's earlier values (--max-connection-chain)."},
+  StatRow{&W::connection_chain_high_water, "mcguard_connection_chain_high_water", S::kPool,
+          "mcguard_connection_chain_high_water_bytes", {}, {}, kGauge, M::kPool,
+          "Most value-chain bytes one connection held at once, summed per worker."},
 };
 // clang-format on
 }  // namespace stat_table

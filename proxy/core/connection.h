@@ -17,6 +17,7 @@
 #include "pool/buffer_chain.h"
 #include "pool/buffer_pool.h"
 #include "protocol/request.h"
+#include "proxy/core/chain_budget.h"
 #include "proxy/core/connection_registry.h"
 #include "proxy/core/limits.h"
 #include "proxy/core/pending_reply.h"
@@ -50,6 +51,9 @@ struct ConnectionContext {
   int64_t slow_client_timeout_ms = 30000;    // 0: off
   int64_t idle_timeout_ms = 0;               // 0: off
   uint32_t max_pool_waiters = UINT32_MAX;    // connections that may wait for a chain at once
+  // Buffers one connection's value chains may hold, those the tier still holds
+  // included (--max-connection-chain).
+  uint32_t connection_chain_limit = UINT32_MAX;
   // The value-size limit policy (per prefix, enforce or observe); when not
   // attached, max_value_size is the limit. max_value_size stays the ceiling.
   LimitView limits{};
@@ -118,10 +122,11 @@ class Connection {
   // A value's chain could not be reserved: the connection stopped reading and
   // waits for buffers. The loop calls retry_pool_wait() as buffers come back;
   // past pool_wait_timeout_ms the request fails with SERVER_ERROR out of memory.
-  // Waiting on the tier (no room to track another reply) parks it the same way.
+  // Waiting on the tier (no room to track another reply) parks it the same way,
+  // and so does waiting for its own earlier values' buffers (ChainBudget).
   bool waiting_for_pool() const {
     return waiting_for_pool_ || waiting_for_tier_ || waiting_for_reply_room_ ||
-           (transport_ && transport_stalled());
+           chain_budget_.waiting() || (transport_ && transport_stalled());
   }
   void retry_pool_wait();
   bool wants_write() const {
@@ -247,6 +252,7 @@ class Connection {
   int64_t value_started_ms_ = 0;  // kValue / kSwallow: when the value's header came
   uint32_t get_line_keys_ = 0;    // kGetLine: keys taken so far
   uint32_t chain_charged_ = 0;    // buffers counted against chain_buffer_limit
+  ChainBudget chain_budget_;      // against connection_chain_limit
   // Since when the input has held an unfinished request (-1: it does not).
   int64_t incomplete_since_ms_ = -1;
   bool input_incomplete_ = false;  // the last parse stopped for want of bytes

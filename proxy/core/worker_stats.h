@@ -70,6 +70,10 @@ struct WorkerStats {
   // client's bytes were not a TLS session or it did not verify.
   Counter tls_handshakes;
   Counter tls_failures;
+  // Values that waited because their connection's earlier values still held
+  // its --max-connection-chain, and the most chain bytes one connection held.
+  Counter connection_chain_waits;
+  Counter connection_chain_high_water;
   ValueSizeHistograms value_sizes;
 };
 
