@@ -247,6 +247,14 @@ void BufferChain::release() {
   reserved_ = 0;
 }
 
+uint32_t BufferChain::charge(BufferAccounts::Handle& handle) {
+  BufferAccounts& accounts = pool_->accounts();
+  for (uint32_t buffer = head_; buffer != kNone; buffer = pool_->next(buffer)) {
+    if (!accounts.charged(buffer)) accounts.charge(handle, buffer);
+  }
+  return accounts.held(handle);
+}
+
 uint32_t BufferChain::detach_spare() {
   if (length_ == 0) return std::exchange(head_, kNone);
   const uint32_t spare_list = pool_->next(last_);

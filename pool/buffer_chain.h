@@ -76,6 +76,11 @@ class BufferChain {
   void consume(size_t n);
   // Returns every buffer to the pool; the chain is empty afterwards.
   void release();
+  // Charges every buffer the chain holds (content and reservation) that is
+  // charged to no account yet to the account `handle` names (BufferAccounts):
+  // they stay counted there wherever they move until they go back to the
+  // pool. Returns what that account holds then. O(buffers held).
+  uint32_t charge(BufferAccounts::Handle& handle);
 
   size_t length() const { return length_; }
   bool empty() const { return length_ == 0; }

@@ -9,7 +9,7 @@
 namespace mcguard {
 
 BufferPool::BufferPool(uint32_t buffer_count, uint32_t buffer_size)
-    : buffer_size_(buffer_size), capacity_(buffer_count) {
+    : buffer_size_(buffer_size), capacity_(buffer_count), accounts_(0) {
   if (buffer_size == 0) {
     throw std::system_error(EINVAL, std::generic_category(), "buffer pool: buffer size is 0");
   }
@@ -28,6 +28,7 @@ BufferPool::BufferPool(uint32_t buffer_count, uint32_t buffer_size)
   for (uint32_t i = 0; i < buffer_count; ++i) free_stack_[i] = buffer_count - 1 - i;
   free_top_ = buffer_count;
   next_ = std::make_unique<uint32_t[]>(buffer_count);
+  accounts_ = BufferAccounts(buffer_count);  // after the mapping, which may throw
 #ifndef NDEBUG
   held_ = std::make_unique<bool[]>(buffer_count);
 #endif
@@ -105,6 +106,7 @@ void BufferPool::release(uint32_t index) {
   assert(held_[index] && "buffer released twice or never acquired");
   held_[index] = false;
 #endif
+  accounts_.released(index);
   free_stack_[free_top_++] = index;
 }
 

@@ -2,13 +2,17 @@
 // mapped once at start-up. acquire() and release() are O(1) (a free stack of
 // indices) and never touch the heap, so the pool's size is a hard memory bound.
 // Each buffer also has one link slot, so BufferChains can string buffers into
-// lists without memory of their own. Not thread-safe: one pool per worker.
+// lists without memory of their own, and an account slot (BufferAccounts), so
+// a holder can tell what its buffers still pin after handing them on.
+// Not thread-safe: one pool per worker.
 #pragma once
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+
+#include "pool/buffer_accounts.h"
 
 namespace mcguard {
 
@@ -60,6 +64,7 @@ class BufferPool {
   // and *tail are its ends, next(*tail) is kNoBuffer. count 0 succeeds with
   // both set to kNoBuffer.
   bool acquire_list(uint32_t count, uint32_t* head, uint32_t* tail);
+  // Also takes the buffer off the account it was charged to, if any.
   void release(uint32_t index);
 
   // The link array BufferChain keeps its lists in: one slot per buffer,
@@ -70,6 +75,10 @@ class BufferPool {
 
   char* data(uint32_t index) { return slab_ + size_t{index} * buffer_size_; }
   const char* data(uint32_t index) const { return slab_ + size_t{index} * buffer_size_; }
+
+  // Who holds which buffers (see BufferAccounts); charge only buffers held.
+  BufferAccounts& accounts() { return accounts_; }
+  const BufferAccounts& accounts() const { return accounts_; }
 
   uint32_t buffer_size() const { return buffer_size_; }
   uint32_t capacity() const { return capacity_; }
@@ -86,8 +95,9 @@ class BufferPool {
   uint32_t buffer_size_;
   uint32_t capacity_;
   std::unique_ptr<uint32_t[]> free_stack_;
-  std::unique_ptr<uint32_t[]> next_;     // per buffer: BufferChain's list links
-  std::unique_ptr<bool[]> held_;         // per buffer, debug builds only: catches double release
+  std::unique_ptr<uint32_t[]> next_;  // per buffer: BufferChain's list links
+  std::unique_ptr<bool[]> held_;      // per buffer, debug builds only: catches double release
+  BufferAccounts accounts_;
   RelaxedValue<uint32_t> free_top_ = 0;  // number of free indices on the stack
   RelaxedValue<uint32_t> high_water_ = 0;
   RelaxedValue<uint64_t> failed_acquires_ = 0;

@@ -135,6 +135,10 @@ po::options_description option_set() {
       "close connections idle this long (default 0: off)");
   add("chain-share", po::value<std::string>(),
       "fraction (0.75) or count of each worker's buffers that value chains may hold");
+  add("max-connection-chain", po::value<std::string>(),
+      "most of the pool one client connection may hold in value chains at once, its values the "
+      "upstream tier is still sending included; past it that client waits (default: a quarter "
+      "of the chains' share, at least one max-size value)");
   add("upstream", po::value<std::vector<std::string>>()->composing(),
       "memcached server HOST:PORT[:WEIGHT] to forward to (repeatable); none: embedded cache");
   add("upstream-connections", po::value<unsigned>(),
@@ -427,6 +431,13 @@ void apply_memory_options(const po::variables_map& vm, Settings& s) {
       s.chain_buffers = count;
     }
   }
+  if (vm.count("max-connection-chain")) {
+    s.max_connection_chain =
+        size_or_throw("max-connection-chain", vm["max-connection-chain"].as<std::string>(), 1);
+    if (s.max_connection_chain == 0) {
+      throw Failure{"--max-connection-chain must hold at least one max-size value"};
+    }
+  }
 }
 
 // The upstream tier and what happens to a rejected value's old item.
@@ -629,6 +640,15 @@ void validate(Settings& s) {
                   " of each worker's " + std::to_string(s.buffers_per_worker()) +
                   " buffers: it must hold one max-size value (" +
                   std::to_string(s.buffers_per_max_value()) + ") and leave at least 4"};
+  }
+  if (s.connection_chain_buffer_limit() < s.buffers_per_max_value()) {
+    // A value of the largest allowed size would wait for ever.
+    const uint64_t needed = uint64_t{s.buffers_per_max_value()} * s.buffer_size;
+    throw Failure{
+        "--max-connection-chain " + std::to_string(s.max_connection_chain) +
+        " is less than one max-size value's chain: " + std::to_string(s.buffers_per_max_value()) +
+        " buffers of " + std::to_string(s.buffer_size) + " bytes (" + std::to_string(needed) +
+        "); raise it or lower --max-value-size"};
   }
   static const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
   if (std::find(std::begin(kLevels), std::end(kLevels), s.log_level) == std::end(kLevels)) {

@@ -78,6 +78,18 @@ struct Settings {
     // The default share grows to hold one max-size value in a small pool.
     return chain_share_given ? shared : std::max(shared, buffers_per_max_value());
   }
+  // Most one client connection's value chains may hold at once, buffers the
+  // tier still holds for it included (0: derived, see below).
+  uint64_t max_connection_chain = 0;
+  uint32_t connection_chain_buffer_limit() const {
+    if (max_connection_chain != 0) {
+      return static_cast<uint32_t>(
+          std::min<uint64_t>(max_connection_chain / buffer_size, UINT32_MAX));
+    }
+    // A quarter of the chains' share, so one client leaves the rest to at
+    // least three others, but never less than one max-size value.
+    return std::max(chain_buffer_limit() / 4, buffers_per_max_value());
+  }
   // Upstream tier (empty: the embedded tier serves).
   std::vector<UpstreamAddress> upstreams;
   uint32_t upstream_connections = 1;

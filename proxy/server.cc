@@ -576,6 +576,8 @@ std::string Server::render_settings() const {
   append_stat(out, "mcguard_buffer_size", uint64_t{s.buffer_size});
   append_stat(out, "mcguard_pool_size", s.pool_size);
   append_stat(out, "mcguard_chain_buffers_per_worker", uint64_t{s.chain_buffer_limit()});
+  append_stat(out, "mcguard_max_connection_chain",
+              uint64_t{s.connection_chain_buffer_limit()} * s.buffer_size);
   append_stat(out, "mcguard_max_reply_backlog", s.max_reply_backlog);
   append_stat(out, "mcguard_pool_wait_timeout", duration_text(s.pool_wait_timeout_ms));
   append_stat(out, "mcguard_slow_client_timeout", duration_text(s.slow_client_timeout_ms));

@@ -40,6 +40,7 @@ Worker::Worker(const Settings& settings, const EngineChoice& engine,
       pool_, *tier_, stats_, &rejection_log_, pending_replies_.get(), settings.max_value_size,
       settings.max_reply_backlog, settings.pool_wait_timeout_ms, 0, std::move(render_stats)});
   context_->chain_buffer_limit = settings.chain_buffer_limit();
+  context_->connection_chain_limit = settings.connection_chain_buffer_limit();
   context_->slow_client_timeout_ms = settings.slow_client_timeout_ms;
   context_->idle_timeout_ms = settings.idle_timeout_ms;
   context_->zerocopy_threshold = settings.zerocopy_threshold;

@@ -139,6 +139,12 @@ inline constexpr std::array kRows = {
   StatRow{&W::zerocopy_pending, "mcguard_zerocopy_pending", S::kPool,
           "mcguard_zerocopy_pending", {}, {}, kGauge, M::kPool,
           "Zero-copy sends whose buffers the kernel still holds (awaiting notification)."},
+  StatRow{&W::connection_chain_waits, "mcguard_connection_chain_waits", S::kPool,
+          "mcguard_connection_chain_waits_total", {}, {}, kCounter, M::kPool,
+          "Values that waited for their connection's earlier values (--max-connection-chain)."},
+  StatRow{&W::connection_chain_high_water, "mcguard_connection_chain_high_water", S::kPool,
+          "mcguard_connection_chain_high_water_bytes", {}, {}, kGauge, M::kPool,
+          "Most value-chain bytes one connection held at once, summed per worker."},
 };
 // clang-format on
 }  // namespace stat_table

@@ -76,7 +76,7 @@ Connection::~Connection() {
 
 bool Connection::wants_read() const {
   return !close_now_ && !close_after_flush_ && !peer_closed_ && !waiting_for_pool_ &&
-         !waiting_for_tier_ && !waiting_for_reply_room_ &&
+         !waiting_for_tier_ && !waiting_for_reply_room_ && !chain_budget_.waiting() &&
          replies_.pending_bytes() <= context_.max_reply_backlog;
 }
 
@@ -398,9 +398,16 @@ bool Connection::admit_storage(size_t header_bytes, uint64_t limit) {
 
   // Too large for the receive buffer: the value goes into a chain reserved
   // whole up front, so chains never hold the pool half-filled.
+  // First this connection's own budget, which counts its earlier values
+  // until the tier lets their buffers go: past it, only this client waits.
+  const uint32_t chain_buffers = chain_buffers_for(length + 2, size);
+  if (!chain_budget_.admit(context_.pool, chain_buffers, context_.connection_chain_limit,
+                           context_.stats)) {
+    return false;
+  }
   // The receive buffer that keeps the header while the value streams counts
   // against the chain share too.
-  const uint32_t needed = chain_buffers_for(length + 2, size) + 1;
+  const uint32_t needed = chain_buffers + 1;
   const bool within_share =
       context_.stats.chain_buffers_in_use.get() + needed <= context_.chain_buffer_limit;
   if (!within_share || !value_.reserve(length + 2)) {
@@ -430,6 +437,7 @@ bool Connection::admit_storage(size_t header_bytes, uint64_t limit) {
     return true;
   }
   stop_waiting_for_pool();
+  chain_budget_.charge(value_, context_.stats);
   chain_charged_ = needed;
   context_.stats.chain_buffers_in_use.add(needed);
   value_started_ms_ = context_.now_ms;

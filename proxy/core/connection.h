@@ -19,6 +19,7 @@
 #include "pool/buffer_chain.h"
 #include "pool/buffer_pool.h"
 #include "protocol/request.h"
+#include "proxy/core/chain_budget.h"
 #include "proxy/core/connection_registry.h"
 #include "proxy/core/limits.h"
 #include "proxy/core/pending_reply.h"
@@ -59,6 +60,9 @@ struct ConnectionContext {
   uint32_t max_pool_waiters = UINT32_MAX;    // connections that may wait for a chain at once
   // Sends of at least this many bytes go zero-copy where the engine can (0: never).
   size_t zerocopy_threshold = 0;
+  // Buffers one connection's value chains may hold, those the tier still holds
+  // included (--max-connection-chain).
+  uint32_t connection_chain_limit = UINT32_MAX;
   // The value-size limit policy (per prefix, enforce or observe); when not
   // attached, max_value_size is the limit. max_value_size stays the ceiling.
   LimitView limits{};
@@ -136,10 +140,11 @@ class Connection {
   // A value's chain could not be reserved: the connection stopped reading and
   // waits for buffers. The loop calls retry_pool_wait() as buffers come back;
   // past pool_wait_timeout_ms the request fails with SERVER_ERROR out of memory.
-  // Waiting on the tier (no room to track another reply) parks it the same way.
+  // Waiting on the tier (no room to track another reply) parks it the same way,
+  // and so does waiting for its own earlier values' buffers (ChainBudget).
   bool waiting_for_pool() const {
     return waiting_for_pool_ || waiting_for_tier_ || waiting_for_reply_room_ ||
-           (transport_ && transport_stalled());
+           chain_budget_.waiting() || (transport_ && transport_stalled());
   }
   void retry_pool_wait();
   bool wants_write() const {
@@ -281,6 +286,7 @@ class Connection {
   uint32_t get_line_keys_ = 0;    // kGetLine: keys taken so far
   int32_t get_line_exptime_ = 0;  // kGetLine: the line's exptime (gat, gats)
   uint32_t chain_charged_ = 0;    // buffers counted against chain_buffer_limit
+  ChainBudget chain_budget_;      // against connection_chain_limit
   uint16_t parked_header_length_ = 0;
   InputState state_ = InputState::kHeader;
   Command get_line_command_ = Command::kNone;  // kGetLine: the line's command

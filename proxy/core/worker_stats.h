@@ -75,6 +75,10 @@ struct WorkerStats {
   Counter zerocopy_sends;
   Counter zerocopy_copied;
   Counter zerocopy_pending;
+  // Values that waited because their connection's earlier values still held
+  // its --max-connection-chain, and the most chain bytes one connection held.
+  Counter connection_chain_waits;
+  Counter connection_chain_high_water;
   ValueSizeHistograms value_sizes;
 };
 

@@ -659,6 +659,28 @@ TEST(ConfigDerived, ChainShareErrors) {
   EXPECT_EQ(accepted({"-t", "2", "--chain-share", "508"}).chain_buffer_limit(), 508u);
 }
 
+TEST(ConfigDerived, ConnectionChainBudget) {
+  // By default a quarter of the chains' share, but one max-size value at least.
+  EXPECT_EQ(accepted({"-t", "2"}).connection_chain_buffer_limit(), 129u) << "384 / 4 < 129";
+  EXPECT_EQ(accepted({"-t", "1", "--pool-size", "256m"}).connection_chain_buffer_limit(), 768u);
+  EXPECT_EQ(accepted({"-t", "1", "-I", "1m"}).connection_chain_buffer_limit(), 96u);
+  // Given, in any size syntax, as whole buffers.
+  Settings s = accepted({"-t", "1", "-I", "1m", "--max-connection-chain", "2m"});
+  EXPECT_EQ(s.max_connection_chain, 2ull << 20);
+  EXPECT_EQ(s.connection_chain_buffer_limit(), 32u);
+  EXPECT_EQ(accepted({"-t", "1", "-I", "1m", "--max-connection-chain", "1114112"})
+                .connection_chain_buffer_limit(),
+            17u);
+  // It must hold one max-size value's chain, or that value would wait for ever.
+  EXPECT_EQ(refused({"-t", "1", "-I", "1m", "--max-connection-chain", "1m"}),
+            "--max-connection-chain 1048576 is less than one max-size value's chain: 17 buffers "
+            "of 65536 bytes (1114112); raise it or lower --max-value-size");
+  EXPECT_EQ(refused({"--max-connection-chain", "0"}),
+            "--max-connection-chain must hold at least one max-size value");
+  EXPECT_EQ(refused({"--max-connection-chain", "lots"}),
+            "invalid size for --max-connection-chain: 'lots'");
+}
+
 TEST(ConfigDerived, PoolMustHoldOneMaxSizeValuePerWorker) {
   EXPECT_EQ(refused({"-t", "1", "--pool-size", "8m"}),
             "--pool-size gives each of 1 workers 8388608 bytes, less than the 9502720 one "
