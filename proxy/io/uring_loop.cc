@@ -189,6 +189,9 @@ void UringLoop::handle(const io_uring_cqe& cqe) {
     case Op::kUserSend:
       on_user_io(fd, op, cqe);
       break;
+    case Op::kReadable:
+      on_readable(fd, cqe);
+      break;
     case Op::kWake:
       clear_wake();
       if (!stopping()) arm_wake();
@@ -257,6 +260,7 @@ void UringLoop::arm_recv(int fd) {
   io_uring_sqe_set_data64(sqe, tag(Op::kRecv, fd));
   s.recv_armed = true;
   s.recv_cancelled = false;
+  s.readable = false;
 }
 
 void UringLoop::cancel(uint64_t target) {
@@ -318,7 +322,9 @@ void UringLoop::service(int fd) {
   Slot& s = slot(fd);
   if (s.closing) return;
   const bool stash_done = consume_stash(fd, *c);
-  if (stash_done) c->on_read_idle();
+  // Not while a receive into the connection's own buffers is in flight: idle
+  // lets go of an empty receive buffer, which the kernel may be filling.
+  if (stash_done && !s.value_recv_inflight) c->on_read_idle();
   if (stash_done && s.peer_eof && !s.recv_armed) c->on_peer_closed();
   if (s.failed) c->on_error();
   if (!c->should_close() && c->wants_write() && !s.send_inflight) send_replies(fd, *c);
@@ -331,12 +337,20 @@ void UringLoop::service(int fd) {
   const bool want_recv = c->wants_read() && stash_done && !s.peer_eof && !s.failed;
   // A large value goes straight into the chain reserved for it, without a
   // copy from the buffer ring; the ring's receive ends first, so bytes keep
-  // their order.
+  // their order. So do the bytes of a starved connection whose socket is
+  // readable: waiting for ring buffers could wait forever when they all sit in
+  // stashes of connections that wait for the pool buffers this one holds.
   const bool into_chain = want_recv && c->receiving_value();
-  if (want_recv && !into_chain && !s.recv_armed && !s.value_recv_inflight && !s.starved) {
-    arm_recv(fd);
+  const bool direct = into_chain || (want_recv && s.starved && s.readable);
+  if (want_recv && !direct && !s.recv_armed && !s.value_recv_inflight) {
+    if (!s.starved) {
+      arm_recv(fd);
+    } else if (!s.readable_poll_armed) {
+      arm_readable_poll(fd);
+    }
   }
-  if (into_chain && !s.recv_armed && !s.value_recv_inflight) arm_value_recv(fd, *c);
+  // No room without a pool buffer: retried when the pool has one.
+  if (direct && !s.recv_armed && !s.value_recv_inflight && !arm_value_recv(fd, *c)) park(fd);
   if ((!want_recv || into_chain) && s.recv_armed && !s.recv_cancelled) {
     // Stop receiving into the ring: bytes already on their way land in the stash.
     cancel(tag(Op::kRecv, fd));
@@ -344,20 +358,43 @@ void UringLoop::service(int fd) {
   }
 }
 
-void UringLoop::arm_value_recv(int fd, Connection& connection) {
+bool UringLoop::arm_value_recv(int fd, Connection& connection) {
   iovec targets[64];
   const size_t count = connection.read_targets(targets, 64);
-  if (count == 0) return;
+  if (count == 0) return false;
   msghdr* message = nullptr;
   io_uring_sqe* sqe = stage_message(targets, count, &message);
   io_uring_prep_recvmsg(sqe, fd, message, 0);
   io_uring_sqe_set_data64(sqe, tag(Op::kValueRecv, fd));
   slot(fd).value_recv_inflight = true;
+  return true;
+}
+
+void UringLoop::arm_readable_poll(int fd) {
+  // Readable covers the peer's close and a reset too; the receive that
+  // follows tells which.
+  io_uring_sqe* sqe = next_sqe();
+  io_uring_prep_poll_add(sqe, fd, POLLIN | POLLRDHUP);
+  io_uring_sqe_set_data64(sqe, tag(Op::kReadable, fd));
+  slot(fd).readable_poll_armed = true;
+}
+
+void UringLoop::on_readable(int fd, const io_uring_cqe& cqe) {
+  Slot& s = slot(fd);
+  s.readable_poll_armed = false;
+  if (s.closing) {
+    finish_close_if_done(fd);
+    return;
+  }
+  if (connection(fd) == nullptr) return;
+  if (cqe.res != -ECANCELED) s.readable = true;
+  service(fd);
 }
 
 void UringLoop::on_value_recv(int fd, const io_uring_cqe& cqe) {
   Slot& s = slot(fd);
   s.value_recv_inflight = false;
+  s.readable = false;  // what the poll saw is taken; a starved connection polls again
   Connection* c = connection(fd);
   if (s.closing) {
     finish_close_if_done(fd);
@@ -518,16 +555,17 @@ void UringLoop::close_connection(int fd) {
     if (s.value_recv_inflight) cancel(tag(Op::kValueRecv, fd));
     if (s.send_inflight) cancel(tag(Op::kSend, fd));
     if (s.zc_notif_pending) abandon_sends(fd);
+    if (s.readable_poll_armed) cancel(tag(Op::kReadable, fd));
   } else {
     // The ring is not running: nothing more will complete here.
-    s.recv_armed = s.send_inflight = s.value_recv_inflight = false;
+    s.recv_armed = s.send_inflight = s.value_recv_inflight = s.readable_poll_armed = false;
   }
   finish_close_if_done(fd);
 }
 
 void UringLoop::finish_close_if_done(int fd) {
   Slot& s = slot(fd);
-  if (s.recv_armed || s.send_inflight || s.value_recv_inflight) return;
+  if (s.recv_armed || s.send_inflight || s.value_recv_inflight || s.readable_poll_armed) return;
   buffers_.recycle_all(s.stash);
   close(fd);
   reset_slot(fd);

@@ -7,9 +7,13 @@
 // receive buffer or value chain and recycled at once; what the connection
 // cannot take yet waits in its stash while its receive is cancelled, and is
 // consumed first when it reads again. When the ring runs dry the receive ends
-// with ENOBUFS and is re-armed as buffers come back. Replies go out as one
-// sendmsg of all the connection's iovecs; a partial send resumes where it
-// stopped.
+// with ENOBUFS and is re-armed as buffers come back; meanwhile the connection
+// waits for its socket to be readable with a poll, which takes no buffer, and
+// then receives straight into its own buffers. So it still sees its peer's
+// bytes and close, and releases what it holds, even while every ring buffer
+// waits in stashes of connections that wait for pool buffers. Replies go out
+// as one sendmsg of all the connection's iovecs; a partial send resumes where
+// it stopped.
 //
 // A send of at least the context's zerocopy_threshold bytes goes out as
 // SENDMSG_ZC: the kernel reads the pool buffers (or store memory) in place, so
@@ -73,9 +77,10 @@ class UringLoop final : public EventLoop {
     kPollOut,
     kWake,
     kCancel,
-    kValueRecv,  // straight into a value's chain
+    kValueRecv,  // straight into the connection's buffers (a value's chain; starved: any)
     kUserRecv,   // submit_receive
     kUserSend,   // submit_send
+    kReadable,   // a starved connection's socket is readable
   };
 
   // One per descriptor, so its flags are bits: every open socket pays for it.
@@ -92,7 +97,9 @@ class UringLoop final : public EventLoop {
     bool value_recv_inflight : 1 = false;  // a receive into the value's chain is in flight
     bool recv_cancelled : 1 = false;
     bool send_inflight : 1 = false;
-    bool starved : 1 = false;   // its receive ended for want of buffers
+    bool starved : 1 = false;              // its receive ended for want of buffers
+    bool readable_poll_armed : 1 = false;  // starved: waiting for the socket to be readable
+    bool readable : 1 = false;  // starved and readable: a receive into its own buffers won't wait
     bool peer_eof : 1 = false;  // the peer closed; delivered once the stash is consumed
     bool failed : 1 = false;    // the socket reported an error
     bool closing : 1 = false;   // waiting for its operations to finish
@@ -129,7 +136,11 @@ class UringLoop final : public EventLoop {
   void arm_idle_accepts();  // every open listener without an armed accept
   void arm_wake();
   void arm_recv(int fd);
-  void arm_value_recv(int fd, Connection& connection);
+  // A receive straight into the connection's own buffers (its value's chain, or
+  // its receive buffer while starved); false when it has no room for bytes now.
+  bool arm_value_recv(int fd, Connection& connection);
+  void arm_readable_poll(int fd);
+  void on_readable(int fd, const io_uring_cqe& cqe);
   void on_value_recv(int fd, const io_uring_cqe& cqe);
   void arm_poll(int fd, Op op);
   void cancel(uint64_t target);

@@ -59,13 +59,13 @@ class DifferentialTest : public ::testing::Test {
   // through the final "MN" (or until the server closes the connection). Adds a
   // test failure with both replies, escaped, when they differ after
   // normalization, when only one side closed, or when a side timed out.
-  Replies expect_same(std::string_view request, milliseconds timeout = milliseconds(5000));
+  Replies expect_same(std::string_view request, milliseconds timeout = kReplyDeadline);
   // As above, with a request that may differ per side (e.g. each side's CAS).
   Replies expect_same(const std::function<std::string(Side)>& request,
-                      milliseconds timeout = milliseconds(5000));
+                      milliseconds timeout = kReplyDeadline);
   // Sends and reads like expect_same, without comparing.
   Replies exchange(const std::function<std::string(Side)>& request,
-                   milliseconds timeout = milliseconds(5000));
+                   milliseconds timeout = kReplyDeadline);
 
   // When set, exchanges send the subject's request in pieces of the sizes it
   // returns (one send call each) instead of in one write.

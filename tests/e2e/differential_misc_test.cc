@@ -21,7 +21,7 @@ bool poll_for_reply(Client& c, const std::string& request, std::string_view want
           size_t at = got.find("END\r\n");
           return at == std::string_view::npos ? 0 : at + 5;
         },
-        milliseconds(2000));
+        kReplyDeadline);
     EXPECT_FALSE(r.timed_out || r.closed) << escape(r.bytes);
     if (r.timed_out || r.closed) return false;
     if (r.bytes == wanted) return true;
@@ -119,7 +119,7 @@ TEST_F(Differential, StatsFormat) {
         size_t at = got.find("END\r\n");
         return at == std::string_view::npos ? 0 : at + 5;
       },
-      milliseconds(5000));
+      kReplyDeadline);
   ASSERT_FALSE(r.timed_out || r.closed) << escape(r.bytes);
   static const std::regex kStatLine("STAT [^ \r\n]+ [^\r\n]*\r\n");
   size_t pos = 0;

@@ -36,7 +36,7 @@ std::string stats_reply(Client& c, const std::string& args) {
         const size_t at = got.find("\r\nEND\r\n");
         return at == std::string_view::npos ? 0 : at + 7;
       },
-      milliseconds(5000));
+      kReplyDeadline);
   EXPECT_FALSE(r.timed_out || r.closed) << command << escape(r.bytes);
   return r.bytes;
 }

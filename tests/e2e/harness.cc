@@ -20,6 +20,8 @@
 #include <fstream>
 #include <thread>
 
+#include "port_owner.h"
+
 namespace mcguard::e2e {
 namespace {
 
@@ -216,13 +218,16 @@ std::unique_ptr<ServerProcess> ServerProcess::start(const std::vector<std::strin
         }
         break;  // probably lost the port: retry on another one
       }
-      int fd = ready_unix_path.empty() ? connect_loopback(port, Clock::now() + milliseconds(200))
-                                       : connect_unix_path(ready_unix_path);
+      // Another test's server may hold the port our child is about to fail to
+      // bind: only a listener of our child's counts, and nothing else is
+      // connected to, so no other test sees a stray connection.
+      const bool ours = !ready_unix_path.empty() || holds_listener(pid, port);
+      int fd = !ours                     ? -1
+               : ready_unix_path.empty() ? connect_loopback(port, Clock::now() + milliseconds(200))
+                                         : connect_unix_path(ready_unix_path);
       if (fd >= 0) {
         ::close(fd);
-        // The port answers; make sure it is our child that answers.
-        if (::waitpid(pid, &wstatus, WNOHANG) == 0) return server;
-        continue;
+        return server;
       }
       if (Clock::now() >= deadline) {
         server->stop(milliseconds(1000));

@@ -1,7 +1,8 @@
 // End-to-end harness: server child processes on loopback ports and a blocking
-// test client with deadlines. A ServerProcess is ready when its port accepts
-// connections and is stopped (SIGTERM, then SIGKILL past a deadline) when it is
-// destroyed; a Client never blocks longer than the deadline it is given.
+// test client with deadlines. A ServerProcess is ready when the child itself
+// listens on its port and the port accepts connections, and is stopped
+// (SIGTERM, then SIGKILL past a deadline) when it is destroyed; a Client never
+// blocks longer than the deadline it is given.
 #pragma once
 
 #include <sys/types.h>
@@ -20,6 +21,13 @@ namespace mcguard::e2e {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
+// How long a wait for a reply that must come may last by default. A wait ends
+// as soon as its reply is in, so a generous deadline costs a passing test
+// nothing; it only has to outlast a loaded machine (ctest -j2 beside a build,
+// sanitizers), where a few seconds can pass before a process is scheduled,
+// and a hang still fails. Waits that expect silence give their own.
+inline constexpr milliseconds kReplyDeadline(30000);
+
 // How a stopped child ended.
 struct ExitStatus {
   bool exited = false;          // returned from main / called exit
@@ -31,8 +39,10 @@ struct ExitStatus {
 class ServerProcess {
  public:
   // Spawns `argv` (argv[0] is the program path; "{port}" in any argument is
-  // replaced by a free loopback port) and waits until the port accepts
-  // connections. A child that exits before that (e.g. it lost the port to
+  // replaced by a free loopback port) and waits until the child holds a socket
+  // listening there and the port accepts connections; a port answered by
+  // another process (which took it between the pick and the child's bind) is
+  // never probed. A child that exits before that (e.g. it lost the port to
   // another process) is retried on a new port a few times. Returns nullptr and
   // fills `error` when the server never became ready.
   // `stop_signal` is what the destructor sends first: SIGTERM for servers
@@ -119,9 +129,9 @@ class Client {
   // everything received is returned with the flag set.
   template <typename F>
   ReadResult read_until(F&& complete, milliseconds timeout);
-  ReadResult read_exactly(size_t n, milliseconds timeout = milliseconds(5000));
+  ReadResult read_exactly(size_t n, milliseconds timeout = kReplyDeadline);
   // One "\r\n"-terminated line (terminator included).
-  ReadResult read_line(milliseconds timeout = milliseconds(5000));
+  ReadResult read_line(milliseconds timeout = kReplyDeadline);
   // True when the peer closes within `timeout`; bytes that arrive meanwhile are
   // stored in `*received` (if given).
   bool wait_for_close(milliseconds timeout, std::string* received = nullptr);
