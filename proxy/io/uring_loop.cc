@@ -685,13 +685,22 @@ void UringLoop::arm_poll(int fd, Op op) {
   io_uring_sqe* sqe = next_sqe();
   io_uring_prep_poll_add(sqe, fd, op == Op::kPollIn ? POLLIN : POLLOUT);
   io_uring_sqe_set_data64(sqe, tag(op, fd, s.generation));
-  (op == Op::kPollIn ? s.poll_in_armed : s.poll_out_armed) = true;
+  // (Bit-fields: clang cannot assign through a conditional of them.)
+  if (op == Op::kPollIn) {
+    s.poll_in_armed = true;
+  } else {
+    s.poll_out_armed = true;
+  }
 }
 
 void UringLoop::on_poll(int fd, Op op, uint32_t generation, const io_uring_cqe& cqe) {
   Slot& s = slot(fd);
   if (s.handler == nullptr || (s.generation & 0xffffff) != generation) return;  // stale
-  (op == Op::kPollIn ? s.poll_in_armed : s.poll_out_armed) = false;
+  if (op == Op::kPollIn) {
+    s.poll_in_armed = false;
+  } else {
+    s.poll_out_armed = false;
+  }
   if (cqe.res < 0) return;
   IoHandler* handler = s.handler;
   if (op == Op::kPollIn) {
