@@ -86,7 +86,9 @@ void SplitAppend::group_done(PendingReply* leader) {
     finish_with("SERVER_ERROR upstream unavailable\r\n");
     return;
   }
-  if (!queue_request(*connection, {line_}) || !connection->queue(value_)) {
+  const bool queued = queue_request(*connection, {line_}) && connection->queue(value_);
+  connection->end_data_block();
+  if (!queued) {
     connection->fail("out of memory");
     context_.groups.fail(client_slot_, "out of memory");
   } else {

@@ -139,6 +139,7 @@ void SplitWrite::queue_chunk(std::span<const iovec> data, BufferChain* piece,
       queue_request(*connection, {"set ", name, " 0 ", exptime_, " ", length_text, "\r\n"});
   queued = queued && (piece != nullptr ? connection->queue(*piece) : connection->queue(data)) &&
            (piece_ends_value || connection->queue("\r\n"));
+  connection->end_data_block();
   if (!queued) {
     connection->fail("out of memory");
     context_.groups.fail(slot, "out of memory");
@@ -264,12 +265,14 @@ void SplitWrite::send_index() {
   const std::string length = std::to_string(body.size());
   const std::string cas = command_ == Command::kCas ? " " + std::to_string(cas_unique_) : "";
   if (meta_) {
-    queued = queued && queue_request(*connection, {"ms ", key_, " ", length, meta_flags_, "\r\n",
-                                                   body, quiet_ ? "\r\nmn\r\n" : "\r\n"});
+    queued = queued && queue_request(*connection,
+                                     {"ms ", key_, " ", length, meta_flags_, "\r\n", body, "\r\n"});
   } else {
     queued = queued && queue_request(*connection, {verb(command_), key_, " ", flags, " ", exptime_,
                                                    " ", length, cas, "\r\n", body, "\r\n"});
   }
+  connection->end_data_block();
+  if (quiet_) queued = queued && queue_request(*connection, {"mn\r\n"});
   if (queued) {
     connection->expect(quiet_ ? Expectation::kQuiet : Expectation::kSingle,
                        meta_ ? Command::kMetaSet : command_, index);

@@ -94,6 +94,14 @@ bool UpstreamConnection::queue(std::span<const iovec> bytes) {
   return true;
 }
 
+void UpstreamConnection::end_data_block() {
+  const UpstreamSecurity* security = context_.security;
+  if (security == nullptr || security->tls() == nullptr) return;
+  const uint64_t end = out_taken_ + out_.length();
+  if (record_ends_head_ < record_ends_.size() && record_ends_.back() == end) return;
+  record_ends_.push_back(end);
+}
+
 void UpstreamConnection::expect(Expectation expectation, Command command, PendingReply* slot) {
   context_.unflushed = true;
   if (inflight_count_ == inflight_.size()) {
@@ -351,12 +359,25 @@ void UpstreamConnection::encrypt_queued() {
     return;
   }
   // The session copies what it takes into its output: the chain's buffers go back at once.
+  // Each iovec is a write of its own, so a record ends where a write stops: at the
+  // next data block's end at the latest.
   while (!out_.empty()) {
+    while (record_ends_head_ < record_ends_.size() && record_ends_[record_ends_head_] <= out_taken_)
+      ++record_ends_head_;
+    if (record_ends_head_ == record_ends_.size()) {
+      record_ends_.clear();
+      record_ends_head_ = 0;
+    }
+    size_t length = out_.length();
+    if (record_ends_head_ < record_ends_.size()) {
+      length = std::min<uint64_t>(length, record_ends_[record_ends_head_] - out_taken_);
+    }
     iovec iov[IOV_MAX];
-    const size_t count = out_.iovecs(0, out_.length(), iov, IOV_MAX);
+    const size_t count = out_.iovecs(0, length, iov, IOV_MAX);
     const size_t taken = tls_->write_plain(iov, count);
     if (taken == 0) break;
     out_.consume(taken);
+    out_taken_ += taken;
   }
 }
 
@@ -799,6 +820,9 @@ void UpstreamConnection::fail(const char* reason) {
   sending_auth_ = false;
   watching_write_ = false;
   out_.release();
+  record_ends_.clear();
+  record_ends_head_ = 0;
+  out_taken_ = 0;
   release_receive_buffer();
   in_data_ = false;
   data_target_ = nullptr;

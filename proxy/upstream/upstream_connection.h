@@ -91,6 +91,11 @@ class UpstreamConnection final : public IoHandler {
   bool queue(std::span<const iovec> bytes);
   // Takes a chain's bytes (its buffers, when they line up; it ends empty).
   bool queue(BufferChain& chain) { return out_.splice_from(chain); }
+  // Marks the end of a data block just queued. Under TLS the record that
+  // carries its last bytes ends there: memcached reads a data block's tail
+  // straight into its item, and bytes after it in the same record would sit
+  // decrypted in its TLS session, unread until more arrive on the socket.
+  void end_data_block();
   // Adds client `client_id`'s get-family `key`, answered into `slot`, to the
   // line of keys open on this connection when its command and exptime match
   // and it has room; otherwise queues that line and opens another
@@ -209,6 +214,11 @@ class UpstreamConnection final : public IoHandler {
   uint32_t tls_landing_ = BufferPool::kNoBuffer;
 
   BufferChain out_;  // request bytes not yet written
+  // TLS: where records must end (end_data_block), as counts of out_'s bytes
+  // since it was last emptied by a failure, ascending from record_ends_head_.
+  std::vector<uint64_t> record_ends_;
+  size_t record_ends_head_ = 0;
+  uint64_t out_taken_ = 0;  // bytes of out_ encrypted since then
 
   // The get-family line open for more keys (head null: none). Its text waits
   // apart from out_, so requests of clients without a key in it go first.

@@ -395,6 +395,7 @@ void UpstreamTier::forward_single(const Request& request, std::span<const iovec>
     } else {
       queued = connection.queue(value) && connection.queue(kCrlf);
     }
+    connection.end_data_block();
   }
   if (queued && quiet) queued = connection.queue(kNoopBarrier);
   if (!queued) {

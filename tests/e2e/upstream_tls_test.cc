@@ -134,7 +134,9 @@ class UpstreamTlsTest : public UpstreamTest {
     ReadResult got = ask(c, "get " + key + "\r\n", kLong);
     ASSERT_FALSE(got.timed_out) << size;
     ASSERT_TRUE(got.bytes == hit_reply(key, value))
-        << "size " << size << ": got " << got.bytes.size() << " bytes: " << escape(got.bytes, 300);
+        << "size " << size << ": got " << got.bytes.size() << " bytes, ending "
+        << escape(got.bytes.size() > 400 ? got.bytes.substr(got.bytes.size() - 80) : got.bytes,
+                  400);
   }
 
   std::unique_ptr<TestCertificates> certificates_;
@@ -166,6 +168,33 @@ TEST_F(UpstreamTlsTest, RoundTripsValuesUpTo8MiBAndMultiGet) {
   // memcached saw the requests over TLS (this client reads its stats over TLS too).
   const auto stats = tls_upstream_stats(0, certificates_->ca_cert);
   EXPECT_GT(std::stoll(stats.at("cmd_set")), 20);
+}
+
+// memcached reads a data block's tail straight into its item, so a request
+// that followed the tail in the same TLS record would wait in its session,
+// decrypted and unread, until more bytes came (with nothing else to send:
+// until the upstream timeout). Requests pipelined behind values of each size,
+// behind a noreply set and a quiet ms, are answered at once.
+TEST_F(UpstreamTlsTest, RequestsPipelinedBehindADataBlockAreAnswered) {
+  use_tls_upstream(certificates_->server_cert, certificates_->server_key);
+  start_upstreams(1);
+  start_proxy({"--upstream-tls-ca", certificates_->ca_cert, "--upstream-timeout", "3s"}, logged());
+  Client c = connect_proxy();
+  for (size_t size : {size_t{100}, size_t{20000}, size_t{300000}, size_t{1} << 20}) {
+    const std::string key = "tls_pipelined_" + std::to_string(size);
+    const std::string value = patterned_value(key, size);
+    const std::string get = "get " + key + "\r\n";
+    const std::string request = set_command(key, value) + get + set_command(key, value, 0, true) +
+                                get + "ms " + key + " " + std::to_string(size) + " q\r\n" + value +
+                                "\r\n";
+    const ReadResult got = ask(c, request, kLong);
+    const std::string expected = "STORED\r\n" + value_block(key, value) + "END\r\n" +
+                                 value_block(key, value) + "END\r\nMN\r\n";
+    EXPECT_TRUE(got.bytes == expected)
+        << "size " << size << ": got " << got.bytes.size() << " bytes, ending "
+        << escape(got.bytes.size() > 400 ? got.bytes.substr(got.bytes.size() - 80) : got.bytes,
+                  400);
+  }
 }
 
 TEST_F(UpstreamTlsTest, MutualTlsNeedsTheClientCertificate) {
