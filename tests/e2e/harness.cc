@@ -219,16 +219,18 @@ std::unique_ptr<ServerProcess> ServerProcess::start(const std::vector<std::strin
         break;  // probably lost the port: retry on another one
       }
       // Another test's server may hold the port our child is about to fail to
-      // bind: only a listener of our child's counts, and nothing else is
-      // connected to, so no other test sees a stray connection.
-      const bool ours = !ready_unix_path.empty() || holds_listener(pid, port);
-      int fd = !ours                     ? -1
-               : ready_unix_path.empty() ? connect_loopback(port, Clock::now() + milliseconds(200))
-                                         : connect_unix_path(ready_unix_path);
-      if (fd >= 0) {
+      // bind: only a listener of our child's counts. A listening socket is
+      // ready, so a TCP child is not probed with a connection: one accepted
+      // late (by a busy worker of a loaded machine) would count in the
+      // server's connection stats after the test had read or reset them.
+      bool ready = false;
+      if (ready_unix_path.empty()) {
+        ready = holds_listener(pid, port);
+      } else if (const int fd = connect_unix_path(ready_unix_path); fd >= 0) {
         ::close(fd);
-        return server;
+        ready = true;
       }
+      if (ready) return server;
       if (Clock::now() >= deadline) {
         server->stop(milliseconds(1000));
         *error = server->command_line_ + ": port " + std::to_string(port) +
@@ -548,6 +550,13 @@ std::unique_ptr<ServerProcess> start_subject(std::string* error, const McguardOp
     argv.push_back("--upstream");
     argv.push_back("127.0.0.1:" + std::to_string(upstream->port()));
     upstreams.push_back(std::move(upstream));
+  }
+  // The suites compare replies, not timings: an 8 MiB value on a loaded
+  // machine may take longer than the 1 s default to come back.
+  if (!upstreams.empty() && std::find(options.extra_args.begin(), options.extra_args.end(),
+                                      "--upstream-timeout") == options.extra_args.end()) {
+    argv.push_back("--upstream-timeout");
+    argv.push_back("10s");
   }
   // The suite runs once per I/O engine: MCGUARD_E2E_IO_ENGINE picks it, unless
   // the test chose one itself.
