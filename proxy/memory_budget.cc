@@ -27,8 +27,9 @@ constexpr uint64_t malloc_chunk(uint64_t bytes) {
 MemoryBudget memory_budget(const Settings& s, bool uring) {
   MemoryBudget b;
   // Per connection while idle: the Connection as malloc holds it, and what the
-  // loop and its engine keep per descriptor, in every worker: their tables are
-  // indexed by descriptor number, and the workers' descriptors interleave.
+  // loop and its engine keep per descriptor, once for the process whatever the
+  // number of workers: their tables are indexed by descriptor number and
+  // shared, an entry being used only by the worker holding that descriptor.
   // Its chains are links through the pool, and it holds no buffer, no request,
   // no parked line and no reply segments while idle (those are the worker's,
   // lent while a request is under way). A peer name too long for
@@ -39,7 +40,7 @@ MemoryBudget memory_budget(const Settings& s, bool uring) {
   // BoundedMemory.TenThousandIdleConnectionsCostLittle measures this.
   const uint64_t per_descriptor =
       EventLoop::kDescriptorBytes + (uring ? UringLoop::slot_bytes() : EpollLoop::slot_bytes());
-  b.per_connection = malloc_chunk(sizeof(Connection)) + per_descriptor * s.threads;
+  b.per_connection = malloc_chunk(sizeof(Connection)) + per_descriptor;
   b.pool = uint64_t{s.buffers_per_worker()} * s.buffer_size * s.threads;
   b.connections = b.per_connection * s.max_connections;
   b.store = s.upstreams.empty() ? s.memory_limit : s.reply_pool_size;

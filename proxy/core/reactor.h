@@ -8,10 +8,14 @@
 //   must stay untouched until that report; cancel_io ends the operations early
 //   (they then report a negative errno), and the descriptor may be closed only
 //   once both have reported.
+// A socket the engine has seen (watch, submit_*) is closed through
+// close_socket(), never close(): the engine's entry for it is process-wide
+// and must be handed back before the number can be reused.
 // Either engine also wakes clients whose replies are ready.
 #pragma once
 
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -44,6 +48,13 @@ class Reactor {
   virtual void submit_send(int /*fd*/, IoHandler* /*handler*/, const iovec* /*iov*/,
                            size_t /*count*/) {}
   virtual void cancel_io(int /*fd*/) {}
+  // Stops watching `fd` and closes it: at once, or once the engine's
+  // operations on it have finished. No completion or callback for `fd`
+  // reaches its handler afterwards.
+  virtual void close_socket(int fd) {
+    unwatch(fd);
+    ::close(fd);
+  }
 
   // The client connection on `client_fd` has a reply ready to send.
   virtual void wake_client(int client_fd) = 0;

@@ -11,6 +11,8 @@
 #include <system_error>
 #include <utility>
 
+#include "proxy/io/descriptor_table.h"
+
 namespace mcguard {
 namespace {
 
@@ -21,6 +23,9 @@ constexpr int kReadsPerEvent = 16;  // fairness: one busy client cannot hold the
 
 EpollLoop::EpollLoop(std::vector<ListenerSocket> listeners, LoopLimits limits)
     : EventLoop(std::move(listeners), limits) {
+  size_t capacity = 0;
+  slots_ = process_table<Slot>(&capacity);
+  limit_table(capacity);
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd_ < 0) throw std::system_error(errno, std::generic_category(), "epoll set-up");
   epoll_event event{};
@@ -42,14 +47,21 @@ EpollLoop::~EpollLoop() {
 }
 
 void EpollLoop::close_all() {
-  for (size_t fd = 0; fd < client_slots(); ++fd) {
-    if (connection(static_cast<int>(fd))) close_connection(static_cast<int>(fd));
+  for (size_t fd = 0; fd < descriptor_end(); ++fd) {
+    if (owned_connection(static_cast<int>(fd))) close_connection(static_cast<int>(fd));
   }
 }
 
-EpollLoop::Slot& EpollLoop::slot(int fd) {
-  if (static_cast<size_t>(fd) >= slots_.size()) slots_.resize(fd + 1);
-  return slots_[fd];
+void EpollLoop::adopt(int fd) {
+  own(fd);
+  slots_[fd] = Slot{};
+}
+
+void EpollLoop::forget_events(int fd) {
+  if (batch_ == nullptr) return;
+  for (int i = batch_next_; i < batch_count_; ++i) {
+    if (batch_[i].data.fd == fd) batch_[i].data.fd = -1;
+  }
 }
 
 void EpollLoop::run() {
@@ -62,26 +74,35 @@ void EpollLoop::run() {
       spdlog::error("epoll_wait: {}", std::strerror(errno));
       return;
     }
+    batch_ = events;
+    batch_count_ = count;
     for (int i = 0; i < count; ++i) {
-      int fd = events[i].data.fd;
+      batch_next_ = i + 1;
+      // -1: closed earlier in this batch, and the number perhaps another worker's now.
+      const int fd = events[i].data.fd;
+      if (fd < 0) continue;
       if (ListenerSocket* listener = listener_on(fd)) {
         accept_all(*listener);
       } else if (fd == wake_fd()) {
         clear_wake();
-      } else if (static_cast<size_t>(fd) < slots_.size() && slots_[fd].handler != nullptr) {
+      } else if (slots_[fd].handler != nullptr) {
         IoHandler* handler = slots_[fd].handler;
         if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) handler->on_readable();
-        // The read may have closed it (it unwatches itself then).
-        if ((events[i].events & EPOLLOUT) && slots_[fd].handler == handler) handler->on_writable();
+        // The read may have closed it (it unwatches itself then), and the
+        // number be another worker's now.
+        if ((events[i].events & EPOLLOUT) && owns(fd) && slots_[fd].handler == handler)
+          handler->on_writable();
       } else {
         on_event(fd, events[i].events);
       }
     }
+    batch_ = nullptr;
     end_of_turn();
   }
 }
 
 void EpollLoop::watch(int fd, IoHandler* handler, bool want_write) {
+  if (!owns(fd)) adopt(fd);
   Slot& s = slot(fd);
   epoll_event event{};
   event.events = EPOLLIN | (want_write ? uint32_t{EPOLLOUT} : 0u);
@@ -93,9 +114,19 @@ void EpollLoop::watch(int fd, IoHandler* handler, bool want_write) {
 }
 
 void EpollLoop::unwatch(int fd) {
-  if (static_cast<size_t>(fd) >= slots_.size() || slots_[fd].handler == nullptr) return;
+  if (!in_table(fd) || !owns(fd) || slots_[fd].handler == nullptr) return;
   epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
   slots_[fd] = Slot{};
+}
+
+void EpollLoop::close_socket(int fd) {
+  if (in_table(fd) && owns(fd)) {
+    unwatch(fd);
+    forget_events(fd);
+    slots_[fd] = Slot{};
+    disown(fd);
+  }
+  close(fd);
 }
 
 void EpollLoop::stop_accepting() {
@@ -123,6 +154,7 @@ void EpollLoop::accept_all(ListenerSocket& listener) {
     if (fd >= 0) {
       if (!admit(fd, address, listener)) continue;
       Slot& s = slot(fd);
+      s = Slot{};
       s.events = EPOLLIN | EPOLLRDHUP;
       epoll_event event{};
       event.events = s.events;
@@ -222,9 +254,12 @@ void EpollLoop::update_interest(int fd, Connection& connection) {
 void EpollLoop::close_connection(int fd) {
   if (!connection(fd)) return;
   epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
-  close(fd);
-  slot(fd).events = 0;
+  forget_events(fd);
+  // Everything of ours goes before the close: the number may be another worker's at once.
+  slot(fd) = Slot{};
   release(fd);
+  disown(fd);
+  close(fd);
 }
 
 bool EpollLoop::retry(int fd) {

@@ -5,6 +5,8 @@
 // shares (admission, parking, timeouts, drain) is EventLoop's.
 #pragma once
 
+#include <sys/epoll.h>
+
 #include <cstdint>
 #include <vector>
 
@@ -21,12 +23,13 @@ class EpollLoop final : public EventLoop {
   void run() override;
   void close_all() override;
   const char* engine_name() const override { return "epoll"; }
-  // What this engine keeps per open descriptor (for the memory budget).
+  // What this engine keeps per descriptor, once for the process (for the memory budget).
   static constexpr size_t slot_bytes();
 
   // Reactor
   void watch(int fd, IoHandler* handler, bool want_write) override;
   void unwatch(int fd) override;
+  void close_socket(int fd) override;
 
  private:
   struct Slot {
@@ -39,7 +42,11 @@ class EpollLoop final : public EventLoop {
   bool retry(int fd) override;
   void stop_accepting() override;
 
-  Slot& slot(int fd);
+  Slot& slot(int fd) { return slots_[fd]; }
+  // Takes `fd` (a socket another component made) into this loop's tables.
+  void adopt(int fd);
+  // `fd` is about to be closed: no event of this turn's batch reaches it now.
+  void forget_events(int fd);
   // The listener on `fd`, or null when `fd` is no listener.
   ListenerSocket* listener_on(int fd);
   void accept_all(ListenerSocket& listener);
@@ -49,7 +56,11 @@ class EpollLoop final : public EventLoop {
   void update_interest(int fd, Connection& connection);
 
   int epoll_fd_ = -1;
-  std::vector<Slot> slots_;  // by file descriptor
+  Slot* slots_ = nullptr;  // process-wide, by file descriptor: each entry is its owner's
+  // The batch run() is dispatching: events past `batch_next_` are still to come.
+  epoll_event* batch_ = nullptr;
+  int batch_next_ = 0;
+  int batch_count_ = 0;
 };
 
 constexpr size_t EpollLoop::slot_bytes() { return sizeof(Slot); }

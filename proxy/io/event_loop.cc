@@ -9,14 +9,17 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <utility>
 
 #include "protocol/response.h"
+#include "proxy/io/descriptor_table.h"
 
 namespace mcguard {
 namespace {
@@ -53,10 +56,20 @@ std::string peer_name(const sockaddr_storage& address) {
 }  // namespace
 
 EventLoop::EventLoop(std::vector<ListenerSocket> listeners, LoopLimits limits)
-    : listeners_(std::move(listeners)), now_ms_(monotonic_ms()), limits_(limits) {
+    : listeners_(std::move(listeners)),
+      now_ms_(monotonic_ms()),
+      limits_(limits),
+      owner_id_(acquire_owner_id()) {
+  // Both tables have the same capacity: every descriptor the process can have.
+  clients_ = process_table<std::unique_ptr<Connection>>(&table_capacity_);
+  owners_ = process_table<std::atomic<uint16_t>>(&table_capacity_);
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (wake_fd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
+  if (wake_fd_ < 0) {
+    const int error = errno;
+    release_owner_id(owner_id_);
+    throw std::system_error(error, std::generic_category(), "eventfd");
+  }
 }
 
 EventLoop::~EventLoop() {
@@ -66,6 +79,22 @@ EventLoop::~EventLoop() {
   for (int fd : {wake_fd_, spare_fd_}) {
     if (fd >= 0) close(fd);
   }
+  release_owner_id(owner_id_);
+}
+
+void EventLoop::own(int fd) {
+  // The previous owner's last writes happened before its close(), which the
+  // kernel ordered before this descriptor was handed to us.
+  descriptor_acquired(&owners_[fd]);
+  std::construct_at(&clients_[fd]);
+  owners_[fd].store(owner_id_, std::memory_order_relaxed);
+  descriptor_end_ = std::max(descriptor_end_, static_cast<size_t>(fd) + 1);
+}
+
+void EventLoop::disown(int fd) {
+  std::destroy_at(&clients_[fd]);
+  owners_[fd].store(0, std::memory_order_relaxed);
+  descriptor_released(&owners_[fd]);
 }
 
 void EventLoop::close_listener(ListenerSocket& listener) {
@@ -98,8 +127,9 @@ void EventLoop::update_clock() {
 }
 
 bool EventLoop::admit(int fd, const sockaddr_storage& address, const ListenerSocket& listener) {
-  if (drain_started_ || limits_.open_connections->fetch_add(1) >= limits_.max_connections) {
-    if (!drain_started_) {
+  if (drain_started_ || !in_table(fd) ||
+      limits_.open_connections->fetch_add(1) >= limits_.max_connections) {
+    if (!drain_started_ && in_table(fd)) {
       limits_.open_connections->fetch_sub(1);
       // memcached's line before it closes, so the client knows why. One try that
       // cannot block: a fresh socket's send buffer always has room for it.
@@ -115,14 +145,10 @@ bool EventLoop::admit(int fd, const sockaddr_storage& address, const ListenerSoc
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   }
-  if (static_cast<size_t>(fd) >= clients_.size()) {
-    clients_.resize(fd + 1);
-    parked_flags_.resize(fd + 1);
-  }
+  own(fd);
   // A unix: client has no address of its own: it is named by the socket it came through.
   clients_[fd] = std::make_unique<Connection>(
       *context_, listener.unix_socket ? listener.name : peer_name(address), fd);
-  parked_flags_[fd] = 0;
   context_->stats.curr_connections.add();
   context_->stats.total_connections.add();
   ++open_here_;
@@ -133,6 +159,7 @@ bool EventLoop::admit(int fd, const sockaddr_storage& address, const ListenerSoc
       // No usable TLS context: refusing beats serving plaintext on a TLS port.
       context_->stats.tls_failures.add();
       release(fd);
+      disown(fd);
       close(fd);
       return false;
     }
@@ -153,15 +180,15 @@ void EventLoop::shed_one_connection(int listen_fd) {
 void EventLoop::release(int fd) {
   if (!connection(fd)) return;
   clients_[fd].reset();
-  parked_flags_[fd] = 0;
+  owners_[fd].store(owner_id_, std::memory_order_relaxed);  // not parked
   limits_.open_connections->fetch_sub(1);
   context_->stats.curr_connections.sub();
   --open_here_;
 }
 
 void EventLoop::park(int fd) {
-  if (parked_flags_[fd]) return;
-  parked_flags_[fd] = 1;
+  if (parked(fd)) return;
+  owners_[fd].store(owner_id_ | kParkedBit, std::memory_order_relaxed);
   parked_.push_back(fd);
 }
 
@@ -178,8 +205,9 @@ void EventLoop::retry_parked() {
   retrying_.clear();
   retrying_.swap(parked_);
   for (int fd : retrying_) {
-    if (!connection(fd)) continue;
-    parked_flags_[fd] = 0;
+    // Closed meanwhile, and perhaps another worker's now.
+    if (!owned_connection(fd)) continue;
+    owners_[fd].store(owner_id_, std::memory_order_relaxed);
     if (!retry(fd)) park(fd);
   }
 }
@@ -188,7 +216,8 @@ void EventLoop::send_woken() {
   sending_.clear();
   sending_.swap(woken_);
   for (int fd : sending_) {
-    if (connection(fd)) service(fd);
+    // The reply's client may have gone, and its descriptor be another worker's now.
+    if (owned_connection(fd)) service(fd);
   }
 }
 
@@ -197,8 +226,9 @@ void EventLoop::close_timed_out() {
   if (context_->slow_client_timeout_ms <= 0 && context_->idle_timeout_ms <= 0) return;
   const uint64_t slow_before = context_->stats.slow_client_closes.get();
   const uint64_t idle_before = context_->stats.idle_closes.get();
-  for (size_t fd = 0; fd < clients_.size(); ++fd) {
-    if (clients_[fd] && clients_[fd]->timed_out(now_ms_)) close_connection(static_cast<int>(fd));
+  for (size_t fd = 0; fd < descriptor_end_; ++fd) {
+    Connection* c = owned_connection(static_cast<int>(fd));
+    if (c != nullptr && c->timed_out(now_ms_)) close_connection(static_cast<int>(fd));
   }
   // One line per scan at most, so a flood of slow clients cannot flood the log.
   const uint64_t slow = context_->stats.slow_client_closes.get() - slow_before;
@@ -226,8 +256,9 @@ void EventLoop::close_drained() {
     drain_started_ = true;
     stop_accepting();
   }
-  for (size_t fd = 0; fd < clients_.size(); ++fd) {
-    if (clients_[fd] && drainable(static_cast<int>(fd))) close_connection(static_cast<int>(fd));
+  for (size_t fd = 0; fd < descriptor_end_; ++fd) {
+    if (owned_connection(static_cast<int>(fd)) && drainable(static_cast<int>(fd)))
+      close_connection(static_cast<int>(fd));
   }
 }
 

@@ -9,6 +9,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -69,10 +70,10 @@ class EventLoop : public Reactor {
   void begin_drain();
   // Short name of the engine, for logs and stats.
   virtual const char* engine_name() const = 0;
-  // What every engine keeps per open descriptor besides its own slot and the
-  // Connection (for the memory budget).
+  // What every engine keeps per descriptor besides its own slot and the
+  // Connection, once for the process (for the memory budget).
   static constexpr size_t kDescriptorBytes =
-      sizeof(std::unique_ptr<Connection>) + sizeof(uint8_t);  // clients_, parked_flags_
+      sizeof(std::unique_ptr<Connection>) + sizeof(std::atomic<uint16_t>);  // clients_, owners_
 
   // Reactor
   void wake_client(int client_fd) override { woken_.push_back(client_fd); }
@@ -110,13 +111,35 @@ class EventLoop : public Reactor {
   void close_listener(ListenerSocket& listener);
   // Destroys the connection on `fd` and its bookkeeping (not the socket).
   void release(int fd);
-  Connection* connection(int fd) const {
-    return static_cast<size_t>(fd) < clients_.size() ? clients_[fd].get() : nullptr;
+  // The kernel gave this loop `fd` (accept, socket()): its entries in the
+  // process-wide tables are this loop's from now on. The engine resets its
+  // own entry after this.
+  void own(int fd);
+  // Before `fd` is closed, after the engine's last use of its own entry: the
+  // entries go back, and another worker may get the number once it is closed.
+  void disown(int fd);
+  bool owns(int fd) const {
+    return (owners_[fd].load(std::memory_order_relaxed) & kOwnerMask) == owner_id_;
   }
-  size_t client_slots() const { return clients_.size(); }
+  // An engine's own table may hold fewer entries (the hard limit was lowered meanwhile).
+  void limit_table(size_t capacity) { table_capacity_ = std::min(table_capacity_, capacity); }
+  // Descriptors at or past this were never this loop's.
+  size_t descriptor_end() const { return descriptor_end_; }
+  // False when `fd` has no entry: the process may not use it.
+  bool in_table(int fd) const { return static_cast<size_t>(fd) < table_capacity_; }
+  // The connection on `fd`, which must be this loop's (owns(fd) or a
+  // completion or event of its own).
+  Connection* connection(int fd) const { return clients_[fd].get(); }
+  // The connection on `fd` when `fd` is this loop's: for descriptors that may
+  // have been closed since they were noted (parked, woken, scanned).
+  Connection* owned_connection(int fd) const {
+    return in_table(fd) && owns(fd) ? clients_[fd].get() : nullptr;
+  }
   // Remembers a connection waiting for pool buffers (at most once).
   void park(int fd);
-  bool parked(int fd) const { return parked_flags_[fd] != 0; }
+  bool parked(int fd) const {
+    return (owners_[fd].load(std::memory_order_relaxed) & kParkedBit) != 0;
+  }
   // Everything the loop does after handling a batch of events.
   void end_of_turn();
   // How long the engine may wait for events now (-1: until one comes).
@@ -146,8 +169,14 @@ class EventLoop : public Reactor {
   uint32_t open_here_ = 0;  // client connections of this loop
   uint64_t rejected_logged_ = 0;
   bool drain_started_ = false;
-  std::vector<std::unique_ptr<Connection>> clients_;  // by file descriptor
-  std::vector<uint8_t> parked_flags_;                 // by file descriptor
+  static constexpr uint16_t kOwnerMask = 0x7fff;  // the owning loop's id; 0: nobody's
+  static constexpr uint16_t kParkedBit = 0x8000;  // the owner's: parked_ holds it
+  // Process-wide, by file descriptor: each entry is only its owner's.
+  std::unique_ptr<Connection>* clients_ = nullptr;
+  std::atomic<uint16_t>* owners_ = nullptr;  // read by every loop, written by the owner
+  size_t table_capacity_ = 0;
+  size_t descriptor_end_ = 0;  // one past the highest descriptor this loop has owned
+  uint16_t owner_id_ = 0;
   std::vector<int> woken_;
   std::vector<int> sending_;
   std::vector<int> parked_;  // in the order they started waiting

@@ -13,6 +13,8 @@
 #include <system_error>
 #include <utility>
 
+#include "proxy/io/descriptor_table.h"
+
 namespace mcguard {
 namespace {
 
@@ -70,6 +72,9 @@ UringLoop::UringLoop(std::vector<ListenerSocket> listeners, LoopLimits limits,
       buffers_(recv_buffers, recv_buffer_size),
       iovecs_(kIovecArena),
       messages_(kMessageArena) {
+  size_t capacity = 0;
+  slots_ = process_table<Slot>(&capacity);
+  limit_table(capacity);
   int rc = init_ring(&ring_);
   if (rc < 0) throw std::system_error(-rc, std::generic_category(), "io_uring set-up");
   ring_open_ = true;
@@ -87,11 +92,6 @@ UringLoop::~UringLoop() {
     buffers_.detach();
     io_uring_queue_exit(&ring_);
   }
-}
-
-UringLoop::Slot& UringLoop::slot(int fd) {
-  if (static_cast<size_t>(fd) >= slots_.size()) slots_.resize(fd + 1);
-  return slots_[fd];
 }
 
 io_uring_sqe* UringLoop::next_sqe() {
@@ -121,8 +121,8 @@ void UringLoop::run() {
   arm_wake();
   arm_idle_accepts();
   // Sockets watched before the loop ran (none today) get their polls now.
-  for (size_t fd = 0; fd < slots_.size(); ++fd) {
-    if (slots_[fd].handler != nullptr)
+  for (size_t fd = 0; fd < descriptor_end(); ++fd) {
+    if (owns(static_cast<int>(fd)) && slots_[fd].handler != nullptr)
       watch(static_cast<int>(fd), slots_[fd].handler, slots_[fd].want_write);
   }
   while (!stopping()) {
@@ -487,6 +487,7 @@ io_uring_sqe* UringLoop::stage_message(const iovec* iov, size_t count, msghdr** 
 }
 
 void UringLoop::submit_receive(int fd, IoHandler* handler, char* data, size_t length) {
+  if (!owns(fd)) adopt(fd);
   io_uring_sqe* sqe = next_sqe();
   io_uring_prep_recv(sqe, fd, data, length, 0);
   io_uring_sqe_set_data64(sqe, tag(Op::kUserRecv, fd));
@@ -496,6 +497,7 @@ void UringLoop::submit_receive(int fd, IoHandler* handler, char* data, size_t le
 }
 
 void UringLoop::submit_send(int fd, IoHandler* handler, const iovec* iov, size_t count) {
+  if (!owns(fd)) adopt(fd);
   prepare_sendmsg(fd, Op::kUserSend, iov, count);
   Slot& s = slot(fd);
   s.io_handler = handler;
@@ -503,6 +505,7 @@ void UringLoop::submit_send(int fd, IoHandler* handler, const iovec* iov, size_t
 }
 
 void UringLoop::cancel_io(int fd) {
+  if (!in_table(fd) || !owns(fd)) return;
   Slot& s = slot(fd);
   if (s.user_recv_inflight) cancel(tag(Op::kUserRecv, fd));
   if (s.user_send_inflight) cancel(tag(Op::kUserSend, fd));
@@ -511,16 +514,26 @@ void UringLoop::cancel_io(int fd) {
 
 void UringLoop::on_user_io(int fd, Op op, const io_uring_cqe& cqe) {
   Slot& s = slot(fd);
-  IoHandler* handler = s.io_handler;
+  // A closing socket's owner has let go: it hears nothing more.
+  IoHandler* handler = s.closing ? nullptr : s.io_handler;
+  int result = cqe.res;
   if (op == Op::kUserRecv) {
     s.user_recv_inflight = false;
-    if (handler != nullptr) handler->on_received(fd, cqe.res);
+  } else {
+    if (!send_finished(s, cqe, &result)) return;
+    s.user_send_inflight = false;
+  }
+  if (s.closing) {
+    finish_close_if_done(fd);
     return;
   }
-  int result = 0;
-  if (!send_finished(s, cqe, &result)) return;
-  s.user_send_inflight = false;
-  if (handler != nullptr) handler->on_sent(fd, result);
+  // The handler may close the socket: the slot is not touched after it.
+  if (handler == nullptr) return;
+  if (op == Op::kUserRecv) {
+    handler->on_received(fd, result);
+  } else {
+    handler->on_sent(fd, result);
+  }
 }
 
 void UringLoop::on_send(int fd, const io_uring_cqe& cqe) {
@@ -565,16 +578,40 @@ void UringLoop::close_connection(int fd) {
 
 void UringLoop::finish_close_if_done(int fd) {
   Slot& s = slot(fd);
-  if (s.recv_armed || s.send_inflight || s.value_recv_inflight || s.readable_poll_armed) return;
+  if (s.recv_armed || s.send_inflight || s.value_recv_inflight || s.readable_poll_armed ||
+      s.polls_pending > 0 || s.user_recv_inflight || s.user_send_inflight) {
+    return;
+  }
   buffers_.recycle_all(s.stash);
-  close(fd);
+  // No completion for `fd` is still to come: everything of ours goes before
+  // the close, after which the number may be another worker's at once.
   reset_slot(fd);
-  release(fd);
+  release(fd);  // a client's Connection (an upstream socket has none)
+  disown(fd);
+  close(fd);
+}
+
+void UringLoop::close_socket(int fd) {
+  if (!in_table(fd) || !owns(fd)) {
+    close(fd);  // never watched nor used through the ring
+    return;
+  }
+  unwatch(fd);  // cancels its polls
+  if (running_) {
+    cancel_io(fd);
+    slot(fd).closing = true;
+    finish_close_if_done(fd);
+    return;
+  }
+  // The ring is not running: nothing more will complete here.
+  reset_slot(fd);
+  disown(fd);
+  close(fd);
 }
 
 void UringLoop::close_all() {
-  for (size_t fd = 0; fd < client_slots(); ++fd) {
-    if (connection(static_cast<int>(fd))) close_connection(static_cast<int>(fd));
+  for (size_t fd = 0; fd < descriptor_end(); ++fd) {
+    if (owned_connection(static_cast<int>(fd))) close_connection(static_cast<int>(fd));
   }
 }
 
@@ -585,15 +622,15 @@ void UringLoop::shut_down() {
   for (size_t i = 0; i < listeners_.size(); ++i) {
     if (accept_armed_[i]) cancel(tag(Op::kAccept, static_cast<int>(i)));
   }
-  for (size_t fd = 0; fd < slots_.size(); ++fd) cancel_io(static_cast<int>(fd));
+  for (size_t fd = 0; fd < descriptor_end(); ++fd) cancel_io(static_cast<int>(fd));
   const int64_t deadline = now_ms_ + kShutdownWaitMs;
   for (;;) {
     bool busy = false;
-    for (size_t fd = 0; fd < client_slots() && !busy; ++fd) {
-      busy = connection(static_cast<int>(fd)) != nullptr;
-    }
-    for (size_t fd = 0; fd < slots_.size() && !busy; ++fd) {
-      busy = slots_[fd].user_recv_inflight || slots_[fd].user_send_inflight;
+    for (size_t fd = 0; fd < descriptor_end() && !busy; ++fd) {
+      if (!owns(static_cast<int>(fd))) continue;
+      const Slot& s = slots_[fd];
+      busy = connection(static_cast<int>(fd)) != nullptr || s.user_recv_inflight ||
+             s.user_send_inflight || s.closing;
     }
     if (!busy || now_ms_ >= deadline) break;
     __kernel_timespec wait{0, 50 * 1000000LL};
@@ -605,6 +642,10 @@ void UringLoop::shut_down() {
   }
   running_ = false;
   close_all();  // anything left: the ring is torn down with the loop
+  for (size_t fd = 0; fd < descriptor_end(); ++fd) {
+    // Sockets whose close waited on completions that did not come in time.
+    if (owns(static_cast<int>(fd)) && slots_[fd].closing) close_socket(static_cast<int>(fd));
+  }
 }
 
 bool UringLoop::retry(int fd) {
@@ -624,9 +665,11 @@ void UringLoop::rearm_starved() {
   starved_retry_.clear();
   starved_retry_.swap(starved_);
   for (int fd : starved_retry_) {
+    // Closed meanwhile, and perhaps another worker's now.
+    if (owned_connection(fd) == nullptr) continue;
     Slot& s = slot(fd);
     s.starved = false;
-    if (connection(fd) != nullptr && !s.closing) service(fd);
+    if (!s.closing) service(fd);
   }
 }
 
@@ -647,6 +690,7 @@ bool UringLoop::drainable(int fd) const {
 }
 
 void UringLoop::watch(int fd, IoHandler* handler, bool want_write) {
+  if (!owns(fd)) adopt(fd);
   Slot& s = slot(fd);
   if (s.handler != handler) {
     if (s.handler != nullptr) unwatch(fd);
@@ -659,7 +703,7 @@ void UringLoop::watch(int fd, IoHandler* handler, bool want_write) {
 }
 
 void UringLoop::unwatch(int fd) {
-  if (static_cast<size_t>(fd) >= slots_.size() || slots_[fd].handler == nullptr) return;
+  if (!in_table(fd) || !owns(fd) || slots_[fd].handler == nullptr) return;
   Slot& s = slots_[fd];
   if (running_) {
     if (s.poll_in_armed) cancel(tag(Op::kPollIn, fd, s.generation));
@@ -672,12 +716,17 @@ void UringLoop::unwatch(int fd) {
 }
 
 void UringLoop::reset_slot(int fd) {
-  // The generation outlives the slot's uses, so no completion of an earlier
-  // use of this descriptor is taken for a later one.
+  // The generation outlives the slot's uses (a descriptor's earlier polls
+  // have all completed before it is closed; this is belt and braces).
   Slot& s = slot(fd);
   const uint32_t generation = s.generation;
   s = Slot{};
   s.generation = generation;
+}
+
+void UringLoop::adopt(int fd) {
+  own(fd);
+  reset_slot(fd);
 }
 
 void UringLoop::arm_poll(int fd, Op op) {
@@ -685,6 +734,7 @@ void UringLoop::arm_poll(int fd, Op op) {
   io_uring_sqe* sqe = next_sqe();
   io_uring_prep_poll_add(sqe, fd, op == Op::kPollIn ? POLLIN : POLLOUT);
   io_uring_sqe_set_data64(sqe, tag(op, fd, s.generation));
+  ++s.polls_pending;
   // (Bit-fields: clang cannot assign through a conditional of them.)
   if (op == Op::kPollIn) {
     s.poll_in_armed = true;
@@ -695,6 +745,11 @@ void UringLoop::arm_poll(int fd, Op op) {
 
 void UringLoop::on_poll(int fd, Op op, uint32_t generation, const io_uring_cqe& cqe) {
   Slot& s = slot(fd);
+  --s.polls_pending;
+  if (s.closing) {
+    finish_close_if_done(fd);
+    return;
+  }
   if (s.handler == nullptr || (s.generation & 0xffffff) != generation) return;  // stale
   if (op == Op::kPollIn) {
     s.poll_in_armed = false;
@@ -708,8 +763,9 @@ void UringLoop::on_poll(int fd, Op op, uint32_t generation, const io_uring_cqe& 
   } else if (s.want_write) {
     handler->on_writable();
   }
-  // The handler may have unwatched (and the slot been reused): re-arm only
-  // what is still ours.
+  // The handler may have unwatched or closed it (and the number be another
+  // worker's now): re-arm only what is still ours.
+  if (!owns(fd)) return;
   Slot& now = slot(fd);
   if (now.handler != handler || (now.generation & 0xffffff) != generation) return;
   if (!now.poll_in_armed) arm_poll(fd, Op::kPollIn);

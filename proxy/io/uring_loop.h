@@ -57,7 +57,7 @@ class UringLoop final : public EventLoop {
   void run() override;
   void close_all() override;
   const char* engine_name() const override { return "io_uring"; }
-  // What this engine keeps per open descriptor (for the memory budget).
+  // What this engine keeps per descriptor, once for the process (for the memory budget).
   static constexpr size_t slot_bytes();
 
   // Reactor
@@ -67,6 +67,7 @@ class UringLoop final : public EventLoop {
   void submit_receive(int fd, IoHandler* handler, char* data, size_t length) override;
   void submit_send(int fd, IoHandler* handler, const iovec* iov, size_t count) override;
   void cancel_io(int fd) override;
+  void close_socket(int fd) override;
 
  private:
   enum class Op : uint8_t {
@@ -84,6 +85,7 @@ class UringLoop final : public EventLoop {
   };
 
   // One per descriptor, so its flags are bits: every open socket pays for it.
+  // Process-wide: all-zero bytes are an empty slot.
   struct Slot {
     // Client connection state.
     RecvBufferRing::Stash stash;
@@ -102,7 +104,7 @@ class UringLoop final : public EventLoop {
     bool readable : 1 = false;  // starved and readable: a receive into its own buffers won't wait
     bool peer_eof : 1 = false;  // the peer closed; delivered once the stash is consumed
     bool failed : 1 = false;    // the socket reported an error
-    bool closing : 1 = false;   // waiting for its operations to finish
+    bool closing : 1 = false;   // waiting for its operations to finish (client or Reactor)
     // Upstream socket state (Reactor).
     bool want_write : 1 = false;
     bool poll_in_armed : 1 = false;
@@ -113,7 +115,10 @@ class UringLoop final : public EventLoop {
     // Zero-copy sends (client or Reactor; a socket is one or the other).
     bool zc_notif_pending : 1 = false;  // the send completed; its notification has not
     bool zc_off : 1 = false;            // the kernel copied, or refused: plain sends only
-    int32_t zc_result = 0;              // the send's result, reported at the notification
+    // Polls (kPollIn, kPollOut) whose completion has not come, stale ones
+    // included: the socket is closed only once it is 0.
+    uint8_t polls_pending = 0;
+    int32_t zc_result = 0;  // the send's result, reported at the notification
   };
 
   static uint64_t tag(Op op, int fd, uint32_t generation = 0) {
@@ -128,8 +133,10 @@ class UringLoop final : public EventLoop {
   void stop_accepting() override;
   bool drainable(int fd) const override;
 
-  Slot& slot(int fd);
+  Slot& slot(int fd) { return slots_[fd]; }
   void reset_slot(int fd);
+  // Takes `fd` (a socket another component made) into this loop's tables.
+  void adopt(int fd);
   io_uring_sqe* next_sqe();
   void submitted();  // the arenas are free again
   void arm_accept(size_t listener);
@@ -174,7 +181,7 @@ class UringLoop final : public EventLoop {
   bool multishot_accept_ = true;
   std::vector<uint8_t> accept_armed_;  // by listener index
   RecvBufferRing buffers_;
-  std::vector<Slot> slots_;  // by file descriptor
+  Slot* slots_ = nullptr;  // process-wide, by file descriptor: each entry is its owner's
   std::vector<int> starved_;
   std::vector<int> starved_retry_;
   // Per-turn arenas for sendmsg arguments.

@@ -64,14 +64,11 @@ UpstreamConnection::UpstreamConnection(UpstreamServer& server, UpstreamContext& 
 }
 
 UpstreamConnection::~UpstreamConnection() {
-  if (fd_ >= 0) {
-    context_.reactor.unwatch(fd_);
-    close(fd_);
-  }
+  if (fd_ >= 0) context_.reactor.close_socket(fd_);
   release_receive_buffer();
   // At shutdown: the engine has stopped, nothing more will complete.
   for (Retired& old : retired_) {
-    close(old.fd);
+    context_.reactor.close_socket(old.fd);
     if (old.receive_buffer != BufferPool::kNoBuffer) context_.pool.release(old.receive_buffer);
     if (old.tls_landing != BufferPool::kNoBuffer) context_.tls_pool->release(old.tls_landing);
     old.out.release();
@@ -311,7 +308,7 @@ void UpstreamConnection::on_retired_io(int fd, bool receive) {
     if (old.fd != fd) continue;
     (receive ? old.receive_inflight : old.send_inflight) = false;
     if (old.receive_inflight || old.send_inflight) return;
-    close(old.fd);
+    context_.reactor.close_socket(old.fd);
     if (old.receive_buffer != BufferPool::kNoBuffer) context_.pool.release(old.receive_buffer);
     old.out.release();
     old.tls.reset();
@@ -805,7 +802,7 @@ void UpstreamConnection::fail(const char* reason) {
       // bytes: they stay out of the pool until it has let go.
       retire_socket();
     } else {
-      close(fd_);
+      context_.reactor.close_socket(fd_);
       fd_ = -1;
     }
   }

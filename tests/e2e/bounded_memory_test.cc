@@ -61,6 +61,8 @@ class BoundedMemory : public ::testing::Test {
     admin_ = std::move(*c);
   }
 
+  void idle_connections_cost_little(int threads, bool answer_all);
+
   Client connect() {
     auto c = Client::connect(server_->port(), milliseconds(5000));
     EXPECT_TRUE(c.has_value()) << "cannot connect to " << server_->command_line();
@@ -379,10 +381,14 @@ TEST_F(BoundedMemory, PoolTooSmallForConcurrentSetsAnswersEveryOne) {
       << "pool buffers in use: idle " << idle_in_use << ", now " << in_use;
 }
 
-TEST_F(BoundedMemory, TenThousandIdleConnectionsCostLittle) {
+// Ten thousand idle connections to mcguard with `threads` workers: the
+// resident bytes each costs, held against 512 B and the start-up formula.
+// Then, when `answer_all`, all ask at once and every one is answered.
+void BoundedMemory::idle_connections_cost_little(int threads, bool answer_all) {
   constexpr int kConnections = 10000;
   ASSERT_TRUE(raise_fd_limit(kConnections + 2000)) << "RLIMIT_NOFILE too low";
   McguardOptions options;
+  options.threads = threads;
   options.extra_args = {"--max-connections", "12000"};
   ASSERT_NO_FATAL_FAILURE(start(options));
   const long long idle_conns = settled_connections();
@@ -407,15 +413,16 @@ TEST_F(BoundedMemory, TenThousandIdleConnectionsCostLittle) {
   const double per_connection = (rss_idle - rss_before) * 1024.0 / kConnections;
   const long long formula = stat("mcguard_memory_per_connection");
   std::printf(
-      "[ INFO     ] VmRSS %ld KiB before, %ld KiB with %d idle connections: %.0f bytes each"
-      " (start-up formula %lld)\n",
-      rss_before, rss_idle, kConnections, per_connection, formula);
+      "[ INFO     ] VmRSS %ld KiB before, %ld KiB with %d idle connections, %d workers: %.0f"
+      " bytes each (start-up formula %lld)\n",
+      rss_before, rss_idle, kConnections, threads, per_connection, formula);
   RecordProperty("rss_bytes_per_idle_connection", static_cast<int>(per_connection));
   EXPECT_LE(per_connection, 512.0);
   // The formula is what an operator sizes a host by: close to the measure,
   // and never short of it by more than allocator slack.
   EXPECT_LE(per_connection, formula * 1.1);
   EXPECT_GE(per_connection, formula * 0.8);
+  if (!answer_all) return;
 
   // All ask at once, then every one is answered.
   for (int i = 0; i < kConnections; ++i) {
@@ -434,6 +441,16 @@ TEST_F(BoundedMemory, TenThousandIdleConnectionsCostLittle) {
   }
   EXPECT_EQ(answered, kConnections);
   std::printf("[ INFO     ] VmRSS %ld KiB after every connection was answered\n", rss());
+}
+
+TEST_F(BoundedMemory, TenThousandIdleConnectionsCostLittle) {
+  idle_connections_cost_little(2, true);
+}
+
+// The workers share their per-descriptor tables: more workers must not make a
+// connection cost more.
+TEST_F(BoundedMemory, TenThousandIdleConnectionsCostLittleWithFourWorkers) {
+  idle_connections_cost_little(4, false);
 }
 
 TEST_F(BoundedMemory, ClientsThatNeverReadStayBounded) {
