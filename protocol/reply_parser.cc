@@ -257,6 +257,14 @@ bool parse_line(std::string_view line, uint64_t max_value_length, Reply& out) {
 }  // namespace
 
 bool is_valid_reply_key(std::string_view key) {
+  if (key.empty() || key.size() > kMaxKeyLength) return false;
+  for (char c : key) {
+    if (c == ' ' || c == '\r' || c == '\n' || c == '\0') return false;
+  }
+  return true;
+}
+
+bool is_valid_meta_reply_key(std::string_view key) {
   return key.size() <= kMaxKeyLength && is_token(key);
 }
 

@@ -83,10 +83,15 @@ ReplyParseResult parse_reply_header(std::span<const char> input, Reply& out,
                                     uint64_t max_value_length);
 
 // A key this parser accepts in VALUE and ME lines: 1 to kMaxKeyLength bytes, none of
-// them a space, a control character or DEL. memcached itself stores keys with control
-// characters, so a tier must not forward a key failing this test: the reply would be
-// malformed and would cost the whole upstream connection.
+// them a space, '\r', '\n' or NUL. memcached stores and echoes keys with any other byte,
+// control characters and DEL included, and load generators such as memaslap send them.
+// A tier must not forward a key failing this test: the reply would be malformed and
+// would cost the whole upstream connection.
 bool is_valid_reply_key(std::string_view key);
+
+// A key that can also come back in a meta reply's k flag, whose flags this parser takes
+// as printable tokens: is_valid_reply_key, and no control character or DEL either.
+bool is_valid_meta_reply_key(std::string_view key);
 
 // How a reply belongs to the response of a request, for matching replies to requests
 // in FIFO order. kPart: more of the same response follows (VALUE before END, STAT, ITEM);

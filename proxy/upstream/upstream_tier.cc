@@ -66,6 +66,22 @@ bool is_splittable_meta_set(const Request& request) {
          (mode == 0 || mode == 'S' || mode == 'E' || mode == 'R');
 }
 
+// Whether the reply parser can match the reply to this request's key: a meta command's
+// reply may echo the key in a k flag, which takes printable bytes only.
+bool is_forwardable_key(const Request& request) {
+  switch (request.command) {
+    case Command::kMetaGet:
+    case Command::kMetaSet:
+    case Command::kMetaDelete:
+    case Command::kMetaArithmetic:
+    case Command::kMetaNoop:
+    case Command::kMetaDebug:
+      return is_valid_meta_reply_key(request.key);
+    default:
+      return is_valid_reply_key(request.key);
+  }
+}
+
 // The key a client's own library hashed: meta 'b' keys are base64 on the wire.
 std::string_view routing_key(const Request& request, std::span<char> scratch) {
   if (!request.meta.has('b')) return request.key;
@@ -319,7 +335,7 @@ ValueStream* UpstreamTier::stream_value(const Request& request, ReplyQueue& repl
   // in a command that splits, with a key forward_single would pass.
   if (settings_.split_mode != SplitMode::kOn || request.value_length <= settings_.split_threshold ||
       !(is_split_store(request.command) || is_splittable_meta_set(request)) ||
-      !is_valid_reply_key(request.key)) {
+      !is_forwardable_key(request)) {
     return nullptr;
   }
   end_retrieval_lines_of(reply.owner_id());
@@ -356,7 +372,7 @@ void UpstreamTier::execute(const Request& request, std::span<const iovec> value,
 void UpstreamTier::forward_single(const Request& request, std::span<const iovec> value,
                                   ReplyQueue& reply, BufferChain* value_chain) {
   // A key the reply parser would refuse must not reach the shared connection.
-  if (!request.meta.has('b') && !is_valid_reply_key(request.key)) {
+  if (!request.meta.has('b') && !is_forwardable_key(request)) {
     reply.append_text(reply::kBadCommandLineFormat);
     return;
   }

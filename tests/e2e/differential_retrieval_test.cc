@@ -16,6 +16,22 @@ TEST_F(Differential, GetMultiKeyInRequestOrder) {
   expect_same("get\r\n");  // no key
 }
 
+// memcached stores keys with any byte but a space, '\n' and NUL, and echoes them as sent
+// (memaslap's keys begin with 0x10 bytes). Through the upstream tier too, where such
+// keys share get lines with other clients' keys.
+TEST_F(Differential, KeysWithControlCharactersInClassicCommands) {
+  const std::string keys[] = {std::string("a\x01z"), std::string("tab\tkey"),
+                              std::string("del\x7f"), std::string("\x10\x10\x10\x10n1FU0ttC")};
+  std::string all = "get";
+  for (const auto& key : keys) {
+    expect_same("set " + key + " 7 0 2\r\nhi\r\nget " + key + " plain " + key + "\r\nappend " +
+                key + " 0 0 1\r\n!\r\ntouch " + key + " 100\r\nincr " + key + " 1\r\n");
+    all += " " + key;
+  }
+  expect_same(all + "\r\n");
+  for (const auto& key : keys) expect_same("delete " + key + "\r\nget " + key + "\r\n");
+}
+
 TEST_F(Differential, GetsMultiKey) {
   expect_same(kThreeItems);
   expect_same("gets b missing a c\r\n");

@@ -732,9 +732,8 @@ TEST(ReplyMalformed, Table) {
       "VALUE k 4294967296 3\r\n",
       "VALUE k 0 3 18446744073709551616\r\n",
       "VALUE k 0 2000000\r\n",
-      "VALUE k\001x 0 1\r\n",
-      "VALUE k\177 0 1\r\n",
-      "VALUE k\tx 0 1\r\n",
+      "VALUE k\rx 0 1\r\n",  // control bytes may stand in a key, '\r' not
+      "VA 1 kk\001x\r\n",    // nor in a flag
       "VALUE k 0 1\r\r\n",
       "VALUEk 0 1\r\n",
       "VALUES k 0 1\r\n",
@@ -762,7 +761,7 @@ TEST(ReplyMalformed, Table) {
       "ME k\r\n",
       "ME k \r\n",
       "ME  k x\r\n",
-      "ME k\001 x\r\n",
+      "ME k x\001\r\n",  // control bytes may stand in the key, not in the text
       "hd\r\n",
       "XX\r\n",
       // text lines
@@ -805,18 +804,33 @@ TEST(ReplyMalformed, Table) {
   }
 }
 
-// memcached stores and returns keys with control characters (captured below); this
-// parser refuses them, so the tier must not forward such keys (is_valid_reply_key).
-TEST(ReplyMalformed, ControlCharacterKeysMemcachedAccepts) {
+// memcached stores and returns keys with control characters and DEL (captured below):
+// VALUE and ME lines take them. A meta reply's k flag does not (its flags are printable
+// tokens), so the tier forwards such keys in classic commands only.
+TEST(ReplyCaptured, ControlCharacterKeysMemcachedAccepts) {
   // "set k\001x 0 0 1\r\nx\r\n" then "get k\001x\r\n":
-  EXPECT_EQ(status_of("VALUE k\001x 0 1\r\nx\r\nEND\r\n"), ReplyParseResult::kMalformed);
-  EXPECT_FALSE(is_valid_reply_key("k\001x"));
-  EXPECT_FALSE(is_valid_reply_key("k\177"));
+  EXPECT_EQ(status_of("VALUE k\001x 0 1\r\nx\r\nEND\r\n"), ReplyParseResult::kReply);
+  // "me \020\020k\r\n":
+  EXPECT_EQ(status_of("ME \020\020k exp=-1 la=0 cas=2 fetch=yes cls=1 size=63\r\n"),
+            ReplyParseResult::kReply);
+  // "mg k\001x v k\r\n":
+  EXPECT_EQ(status_of("VA 1 kk\001x\r\nx\r\n"), ReplyParseResult::kMalformed);
+  EXPECT_TRUE(is_valid_reply_key("k\001x"));
+  EXPECT_TRUE(is_valid_reply_key("k\177"));
+  EXPECT_TRUE(is_valid_reply_key("tab\tkey"));
   EXPECT_FALSE(is_valid_reply_key("k x"));
+  EXPECT_FALSE(is_valid_reply_key("cr\rin"));
+  EXPECT_FALSE(is_valid_reply_key("lf\nin"));
+  EXPECT_FALSE(is_valid_reply_key(std::string("nul\0in", 6)));
   EXPECT_FALSE(is_valid_reply_key(""));
   EXPECT_FALSE(is_valid_reply_key(expand("{251*k}")));
   EXPECT_TRUE(is_valid_reply_key(expand("{250*k}")));
   EXPECT_TRUE(is_valid_reply_key("user:\303\251t\303\251"));  // UTF-8
+  EXPECT_FALSE(is_valid_meta_reply_key("k\001x"));
+  EXPECT_FALSE(is_valid_meta_reply_key("k\177"));
+  EXPECT_FALSE(is_valid_meta_reply_key(expand("{251*k}")));
+  EXPECT_TRUE(is_valid_meta_reply_key(expand("{250*k}")));
+  EXPECT_TRUE(is_valid_meta_reply_key("user:\303\251t\303\251"));
 }
 
 // memcached answers a storage command whose data block is not followed by "\r\n" with
@@ -831,8 +845,9 @@ TEST(ReplyCaptured, BadDataChunkIsTwoLines) {
 }
 
 // An independent statement of the grammar, as regular expressions. Bytes >= 0x80 may
-// stand in keys and flag values but are neither letters nor digits, and control bytes
-// are never valid, so they are mapped to '~' and '\x01' first: std::regex sees ASCII.
+// stand in keys and flag values but are neither letters nor digits, so they are mapped
+// to '~'. Control bytes and DEL may stand in VALUE and ME keys only, but '\r' and NUL
+// never, so they are mapped to '\x01', and '\r' and NUL to '\x02': std::regex sees ASCII.
 struct Expected {
   bool valid = false;
   ReplyKind kind = ReplyKind::kEnd;
@@ -855,16 +870,19 @@ Expected grammar(std::string_view input, uint64_t max) {
   std::string line;
   for (char c : input.substr(0, newline - 1)) {
     const auto byte = static_cast<unsigned char>(c);
-    line += byte >= 0x80 ? '~' : (byte < 0x20 || byte == 0x7f) ? '\x01' : c;
+    line += byte >= 0x80                    ? '~'
+            : (byte == '\r' || byte == 0)   ? '\x02'
+            : (byte < 0x20 || byte == 0x7f) ? '\x01'
+                                            : c;
   }
   e.consumed = newline + 1;
   static const std::regex kWord(
       "END|STORED|NOT_STORED|EXISTS|NOT_FOUND|DELETED|TOUCHED|OK|RESET|MN|ERROR");
   static const std::regex kNumber("[0-9]+");
-  static const std::regex kValue("VALUE [!-~]{1,250} ([0-9]+) ([0-9]+)( ([0-9]+))?");
+  static const std::regex kValue("VALUE [\x01!-~]{1,250} ([0-9]+) ([0-9]+)( ([0-9]+))?");
   static const std::regex kMetaValue("VA ([0-9]+)( [A-Za-z][!-~]*)*");
   static const std::regex kMetaStatus("(HD|EN|NF|NS|EX)( [A-Za-z][!-~]*)*");
-  static const std::regex kMetaDebug("ME [!-~]{1,250} [ -~]+");
+  static const std::regex kMetaDebug("ME [\x01!-~]{1,250} [ -~]+");
   static const std::regex kStat("STAT [!-~]+ [ -~]*");
   static const std::regex kItem("ITEM [!-~]+ [ -~]+");
   static const std::regex kText("(VERSION|ERROR|ERROR:|CLIENT_ERROR|SERVER_ERROR) [ -~]+");
