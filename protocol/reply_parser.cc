@@ -213,7 +213,7 @@ bool parse_line(std::string_view line, uint64_t max_value_length, Reply& out) {
     if (space == std::string_view::npos) return false;
     out.key = rest.substr(0, space);
     out.text = rest.substr(space + 1);
-    return is_token(out.key) && !out.text.empty() && is_text(out.text);
+    return is_valid_reply_key(out.key) && !out.text.empty() && is_text(out.text);
   }
   if (line.starts_with("MEMLIMIT_")) {
     out.kind = ReplyKind::kMemlimit;

@@ -82,11 +82,11 @@ struct ReplyParseResult {
 ReplyParseResult parse_reply_header(std::span<const char> input, Reply& out,
                                     uint64_t max_value_length);
 
-// A key this parser accepts in VALUE and ME lines: 1 to kMaxKeyLength bytes, none of
-// them a space, '\r', '\n' or NUL. memcached stores and echoes keys with any other byte,
-// control characters and DEL included, and load generators such as memaslap send them.
-// A tier must not forward a key failing this test: the reply would be malformed and
-// would cost the whole upstream connection.
+// A key this parser accepts in VALUE, ME and ITEM (stats cachedump) lines: 1 to kMaxKeyLength
+// bytes, none of them a space, '\r', '\n' or NUL. memcached stores and echoes keys with any other
+// byte, control characters and DEL included, and load generators such as memaslap send them. A tier
+// must not forward a key failing this test: the reply would be malformed and would cost the whole
+// upstream connection.
 bool is_valid_reply_key(std::string_view key);
 
 // A key that can also come back in a meta reply's k flag, whose flags this parser takes

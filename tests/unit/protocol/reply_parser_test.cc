@@ -813,6 +813,8 @@ TEST(ReplyCaptured, ControlCharacterKeysMemcachedAccepts) {
   // "me \020\020k\r\n":
   EXPECT_EQ(status_of("ME \020\020k exp=-1 la=0 cas=2 fetch=yes cls=1 size=63\r\n"),
             ReplyParseResult::kReply);
+  // "stats cachedump 1 0" after that set:
+  EXPECT_EQ(status_of("ITEM k\001x [1 b; 0 s]\r\nEND\r\n"), ReplyParseResult::kReply);
   // "mg k\001x v k\r\n":
   EXPECT_EQ(status_of("VA 1 kk\001x\r\nx\r\n"), ReplyParseResult::kMalformed);
   EXPECT_TRUE(is_valid_reply_key("k\001x"));
@@ -846,7 +848,7 @@ TEST(ReplyCaptured, BadDataChunkIsTwoLines) {
 
 // An independent statement of the grammar, as regular expressions. Bytes >= 0x80 may
 // stand in keys and flag values but are neither letters nor digits, so they are mapped
-// to '~'. Control bytes and DEL may stand in VALUE and ME keys only, but '\r' and NUL
+// to '~'. Control bytes and DEL may stand in VALUE, ME and ITEM keys only, but '\r' and NUL
 // never, so they are mapped to '\x01', and '\r' and NUL to '\x02': std::regex sees ASCII.
 struct Expected {
   bool valid = false;
@@ -884,7 +886,7 @@ Expected grammar(std::string_view input, uint64_t max) {
   static const std::regex kMetaStatus("(HD|EN|NF|NS|EX)( [A-Za-z][!-~]*)*");
   static const std::regex kMetaDebug("ME [\x01!-~]{1,250} [ -~]+");
   static const std::regex kStat("STAT [!-~]+ [ -~]*");
-  static const std::regex kItem("ITEM [!-~]+ [ -~]+");
+  static const std::regex kItem("ITEM [\x01!-~]{1,250} [ -~]+");
   static const std::regex kText("(VERSION|ERROR|ERROR:|CLIENT_ERROR|SERVER_ERROR) [ -~]+");
   std::smatch m;
   e.valid = true;
